@@ -8,7 +8,7 @@ final class Ids {
   private Ids() {}
 
   /**
-   * The same ids as {@link LabeledImages#indexIds} ("prefix-000000", ...), without {@code String.format}, which costs
+   * Ids "prefix-000000", ... built without {@code String.format}, which costs
    * seconds for the 60000 Fashion-MNIST training ids on a cold JVM.
    */
   static List<String> index(String prefix, int n) {

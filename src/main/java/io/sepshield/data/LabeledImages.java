@@ -51,11 +51,7 @@ public final class LabeledImages {
 
   /** Ids "prefix-000000", "prefix-000001", ... for data sets without file names. */
   public static List<String> indexIds(String prefix, int n) {
-    List<String> ids = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      ids.add(String.format("%s-%06d", prefix, i));
-    }
-    return ids;
+    return Ids.index(prefix, n);
   }
 
   public int size() {

@@ -1,0 +1,173 @@
+package io.sepshield.bundle;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import io.sepshield.model.Architectures;
+import io.sepshield.model.DjlRuntime;
+import io.sepshield.model.FeatureClassifier;
+import io.sepshield.sep.Checkpoint;
+import io.sepshield.sep.CheckpointEnsemble;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a bundle, verifying it before anything reaches the device: the manifest's format, the SHA-256 of every
+ * file, that every referenced file is covered by a checksum, and that parameters and centers fit the declared
+ * architecture and class count. A bundle that fails any check is refused with a {@link BundleException}.
+ */
+public final class BundleLoader {
+  private BundleLoader() {}
+
+  /** A verified bundle on a device. Closing it frees the checkpoints' native memory. */
+  public record LoadedBundle(Path directory, BundleManifest manifest, CheckpointEnsemble ensemble)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      ensemble.close();
+    }
+  }
+
+  /**
+   * Resolves a bundle directory: the directory itself when it holds a manifest, else the bundle named by its
+   * {@code LATEST} file (a bundle root written by {@link BundleWriter}).
+   */
+  public static Path resolve(Path path) {
+    if (Files.isRegularFile(path.resolve(BundleManifest.FILE_NAME))) {
+      return path;
+    }
+    Path latest = path.resolve(BundleWriter.LATEST);
+    if (Files.isRegularFile(latest)) {
+      try {
+        String id = Files.readString(latest).trim();
+        Path dir = path.resolve(id).normalize();
+        if (!dir.startsWith(path.normalize()) || !Files.isRegularFile(dir.resolve(BundleManifest.FILE_NAME))) {
+          throw new BundleException(latest + " names '" + id + "', which is not a bundle in " + path);
+        }
+        return dir;
+      } catch (IOException e) {
+        throw new BundleException("cannot read " + latest, e);
+      }
+    }
+    throw new BundleException("no bundle at " + path + ": neither " + BundleManifest.FILE_NAME + " nor "
+        + BundleWriter.LATEST + " found");
+  }
+
+  /** Reads and checks the manifest and every checksum, without touching the device. */
+  public static BundleManifest verify(Path bundleDir) {
+    BundleManifest manifest = readManifest(bundleDir);
+    checkConsistency(manifest);
+    for (Map.Entry<String, String> e : manifest.sha256().entrySet()) {
+      Path file = inside(bundleDir, e.getKey());
+      if (!Files.isRegularFile(file)) {
+        throw new BundleException("bundle " + manifest.bundleId() + " is missing " + e.getKey());
+      }
+      try {
+        String actual = Sha256.of(file);
+        if (!actual.equalsIgnoreCase(e.getValue())) {
+          throw new BundleException("checksum mismatch for " + e.getKey() + " in bundle " + manifest.bundleId()
+              + ": manifest says " + e.getValue() + ", file has " + actual);
+        }
+      } catch (IOException ex) {
+        throw new BundleException("cannot read " + file, ex);
+      }
+    }
+    return manifest;
+  }
+
+  /** Verifies the bundle, then loads every checkpoint and its centers onto {@code device}. */
+  public static LoadedBundle load(Path path, Device device) {
+    Path dir = resolve(path);
+    BundleManifest manifest = verify(dir);
+    NDManager manager = DjlRuntime.engine().newBaseManager(device);
+    try {
+      long[] shape = manifest.inputShapeArray();
+      List<Checkpoint> checkpoints = new ArrayList<>();
+      for (BundleManifest.CheckpointEntry entry : manifest.checkpoints()) {
+        FeatureClassifier model = Architectures.create(manifest.architecture(), (int) shape[0],
+            manifest.numClasses(), manifest.meanArray(), manifest.stdArray());
+        model.initialize(manager, DataType.FLOAT32, new Shape(1, shape[0], shape[1], shape[2]));
+        try (DataInputStream in = new DataInputStream(
+            new ByteArrayInputStream(Files.readAllBytes(inside(dir, entry.params()))))) {
+          model.loadParameters(manager, in);
+        } catch (MalformedModelException | IllegalArgumentException | IllegalStateException e) {
+          throw new BundleException("parameters of epoch " + entry.epoch() + " do not fit architecture "
+              + manifest.architecture() + ": " + e.getMessage(), e);
+        }
+        if (model.featureDim() != manifest.featureDim()) {
+          throw new BundleException("architecture " + manifest.architecture() + " has featureDim "
+              + model.featureDim() + ", manifest says " + manifest.featureDim());
+        }
+        Npy.Matrix c = Npy.read(Files.readAllBytes(inside(dir, entry.centers())));
+        if (c.rows() != manifest.numClasses() || c.cols() != manifest.featureDim()) {
+          throw new BundleException("centers of epoch " + entry.epoch() + " are " + c.rows() + "x" + c.cols()
+              + ", expected " + manifest.numClasses() + "x" + manifest.featureDim());
+        }
+        NDArray centers = manager.create(c.data(), new Shape(c.rows(), c.cols()));
+        checkpoints.add(new Checkpoint(entry.epoch(), model, centers));
+      }
+      return new LoadedBundle(dir, manifest, new CheckpointEnsemble(checkpoints, manager, shape));
+    } catch (IOException e) {
+      manager.close();
+      throw new BundleException("cannot read bundle " + dir + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e instanceof BundleException b ? b : new BundleException("cannot load bundle " + dir + ": " + e, e);
+    }
+  }
+
+  private static BundleManifest readManifest(Path dir) {
+    Path file = dir.resolve(BundleManifest.FILE_NAME);
+    try {
+      return BundleWriter.json().copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .readValue(file.toFile(), BundleManifest.class);
+    } catch (IOException e) {
+      throw new BundleException("unreadable manifest " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void checkConsistency(BundleManifest m) {
+    if (m.formatVersion() != BundleManifest.FORMAT_VERSION) {
+      throw new BundleException("bundle format " + m.formatVersion() + " is not supported (this build reads "
+          + BundleManifest.FORMAT_VERSION + ")");
+    }
+    if (m.inputShape() == null || m.inputShape().size() != 3) {
+      throw new BundleException("manifest input shape must be [C, H, W], got " + m.inputShape());
+    }
+    int channels = m.inputShape().get(0);
+    if (m.mean().size() != channels || m.std().size() != channels) {
+      throw new BundleException("normalisation needs " + channels + " values per statistic");
+    }
+    if (m.classNames() == null || m.classNames().size() < 2) {
+      throw new BundleException("a bundle needs at least two classes");
+    }
+    if (m.checkpoints() == null || m.checkpoints().isEmpty()) {
+      throw new BundleException("bundle " + m.bundleId() + " has no checkpoints");
+    }
+    for (BundleManifest.CheckpointEntry c : m.checkpoints()) {
+      for (String file : List.of(c.params(), c.centers())) {
+        if (!m.sha256().containsKey(file)) {
+          throw new BundleException("file " + file + " of epoch " + c.epoch() + " has no checksum in the manifest");
+        }
+      }
+    }
+  }
+
+  private static Path inside(Path dir, String relative) {
+    Path p = dir.resolve(relative).normalize();
+    if (!p.startsWith(dir.normalize())) {
+      throw new BundleException("manifest path escapes the bundle: " + relative);
+    }
+    return p;
+  }
+}

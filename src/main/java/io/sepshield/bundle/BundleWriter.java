@@ -1,0 +1,148 @@
+package io.sepshield.bundle;
+
+import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sepshield.model.FeatureClassifier;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Writes a bundle while its model trains: each checkpoint's parameters and centers go to disk as they are taken
+ * (nothing is kept in memory), into a staging directory that becomes {@code <root>/<bundleId>} only when
+ * {@link #finish} has written the manifest. {@code <root>/LATEST} then names the new bundle.
+ */
+public final class BundleWriter {
+  static final String LATEST = "LATEST";
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final Path root;
+  private final Path staging;
+  private final Instant createdAt = Instant.now();
+  private final List<BundleManifest.CheckpointEntry> checkpoints = new ArrayList<>();
+  private final Map<String, String> sha256 = new LinkedHashMap<>();
+
+  public BundleWriter(Path root) {
+    this.root = root;
+    try {
+      Files.createDirectories(root);
+      this.staging = Files.createTempDirectory(root, ".staging-");
+      Files.createDirectories(staging.resolve("checkpoints"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create bundle staging directory under " + root, e);
+    }
+  }
+
+  /** Saves checkpoint f_k (its parameters now) and its centers c_k. */
+  public void addCheckpoint(int epoch, FeatureClassifier model, NDArray centers, double testAccuracy,
+      double trainAccuracy, double trainLoss) {
+    String stem = String.format("checkpoints/epoch-%03d", epoch);
+    try {
+      ByteArrayOutputStream params = new ByteArrayOutputStream();
+      try (DataOutputStream out = new DataOutputStream(params)) {
+        model.saveParameters(out);
+      }
+      long[] shape = centers.getShape().getShape();
+      byte[] npy = Npy.write((int) shape[0], (int) shape[1], centers.toFloatArray());
+      write(stem + ".params", params.toByteArray());
+      write(stem + ".centers.npy", npy);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write checkpoint of epoch " + epoch, e);
+    }
+    checkpoints.add(new BundleManifest.CheckpointEntry(epoch, stem + ".params", stem + ".centers.npy",
+        testAccuracy, trainAccuracy, trainLoss));
+  }
+
+  /** Adds a non-model file (an accuracy plot, a log) to the bundle, covered by the checksums. */
+  public void addFile(String relativePath, byte[] content) {
+    try {
+      write(relativePath, content);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + relativePath, e);
+    }
+  }
+
+  private void write(String relativePath, byte[] content) throws IOException {
+    Path target = staging.resolve(relativePath).normalize();
+    if (!target.startsWith(staging)) {
+      throw new IllegalArgumentException("bundle file outside the bundle: " + relativePath);
+    }
+    Files.createDirectories(target.getParent());
+    Files.write(target, content);
+    sha256.put(relativePath, Sha256.of(content));
+  }
+
+  /**
+   * Writes the manifest and publishes the bundle. Returns the bundle directory.
+   *
+   * @param model architecture name, shapes and normalisation of the checkpoints
+   */
+  public Path finish(String architecture, FeatureClassifier model, long[] inputShape, List<String> classNames,
+      BundleManifest.Training training) {
+    if (checkpoints.isEmpty()) {
+      throw new IllegalStateException("a bundle needs at least one checkpoint");
+    }
+    String newest = sha256.get(checkpoints.get(checkpoints.size() - 1).params());
+    String bundleId = architecture + "-" + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+        .withZone(ZoneOffset.UTC).format(createdAt) + "-" + newest.substring(0, 8);
+    List<Integer> shape = new ArrayList<>();
+    for (long s : inputShape) {
+      shape.add((int) s);
+    }
+    BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT_VERSION, bundleId, createdAt.toString(),
+        architecture, shape, boxed(model.mean()), boxed(model.std()), classNames, model.featureDim(), training,
+        List.copyOf(checkpoints), Map.copyOf(sha256));
+    try {
+      Files.write(staging.resolve(BundleManifest.FILE_NAME), JSON.writeValueAsBytes(manifest));
+      Path target = root.resolve(bundleId);
+      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      Path latestTmp = root.resolve(LATEST + ".tmp");
+      Files.writeString(latestTmp, bundleId + "\n");
+      Files.move(latestTmp, root.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot publish bundle " + bundleId, e);
+    }
+  }
+
+  /** Removes the staging directory of an unfinished bundle. */
+  public void abandon() {
+    if (!Files.exists(staging)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(staging)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + staging, e);
+    }
+  }
+
+  static ObjectMapper json() {
+    return JSON;
+  }
+
+  private static List<Float> boxed(float[] values) {
+    List<Float> out = new ArrayList<>(values.length);
+    for (float v : values) {
+      out.add(v);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,108 @@
+package io.sepshield.cli;
+
+import io.sepshield.bundle.BundleLoader;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.jobs.DatasetProtection;
+import io.sepshield.jobs.ProtectedOutput;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.sep.ProtectionSettings;
+import io.sepshield.sep.Protector;
+import io.sepshield.sep.TargetMap;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Protects a data set or image folder with a bundle. */
+@Command(name = "protect", mixinStandardHelpOptions = true,
+    description = "Protect images with SEP-FA-VR (or an ablation) and write them as PNG folders or IDX files.")
+public class ProtectCommand implements Callable<Integer> {
+  @Option(names = "--bundle", defaultValue = "runs/bundles",
+      description = "Bundle directory, or a bundle root with LATEST. Default: ${DEFAULT-VALUE}")
+  Path bundle;
+
+  @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Images to protect. Default: "
+      + "${DEFAULT-VALUE}")
+  String data;
+
+  @Option(names = "--limit", defaultValue = "0", description = "Protect a class-balanced subset of this many images.")
+  int limit;
+
+  @Option(names = "--unlabeled", description = "Ignore the labels and use pseudo-labels from the newest checkpoint.")
+  boolean unlabeled;
+
+  @Option(names = "--method", defaultValue = "sep-fa-vr",
+      description = "sep-fa-vr, sep-fa, sep, baseline or noise. Default: ${DEFAULT-VALUE}")
+  String method;
+
+  @Option(names = "--profile", defaultValue = "cpu",
+      description = "paper (T=30 n=15 M=15), cpu (T=10 n=5 M=5) or fast (T=5 n=3 M=3). Default: ${DEFAULT-VALUE}")
+  String profile;
+
+  @Option(names = "--eps", defaultValue = "8", description = "L-inf radius in 1/255 levels. Default: ${DEFAULT-VALUE}")
+  float eps;
+
+  @Option(names = "--alpha", description = "Step size in 1/255 levels (profile default).")
+  Float alpha;
+
+  @Option(names = "--steps", description = "T, outer iterations (profile default).")
+  Integer steps;
+
+  @Option(names = "--inner-steps", description = "M, variance-reduced inner steps (profile default).")
+  Integer innerSteps;
+
+  @Option(names = "--checkpoints", description = "n, checkpoints used, spread evenly over the bundle (profile "
+      + "default).")
+  Integer checkpoints;
+
+  @Option(names = "--target", defaultValue = "half", description = "Target map g: half ((y+K/2) mod K) or shift:N.")
+  String target;
+
+  @Option(names = "--batch-size", defaultValue = "64")
+  int batchSize;
+
+  @Option(names = "--out", defaultValue = "runs/protected", description = "Output directory. Default: "
+      + "${DEFAULT-VALUE}")
+  Path out;
+
+  @Option(names = "--format", defaultValue = "png", description = "png (class folders, file names kept) or idx.")
+  String format;
+
+  @Mixin
+  Options.Runtime runtime;
+
+  @Override
+  public Integer call() throws Exception {
+    LabeledImages images = Options.load(data, limit, runtime.seed);
+    if (unlabeled) {
+      int[] none = new int[images.size()];
+      Arrays.fill(none, LabeledImages.UNKNOWN_LABEL);
+      images = images.withLabels(none);
+    }
+    try (BundleLoader.LoadedBundle loaded = BundleLoader.load(bundle, runtime.resolve())) {
+      ProtectionSettings settings = settings(loaded.ensemble().size());
+      System.err.printf("bundle %s (%s, %d checkpoints) on %s; %s%n", loaded.manifest().bundleId(),
+          loaded.manifest().architecture(), loaded.ensemble().size(), loaded.ensemble().device(), settings);
+      Protector protector = new Protector(loaded.ensemble(), settings);
+      DatasetProtection.Result result = new DatasetProtection(System.err).run(protector, images, batchSize);
+      ProtectedOutput.write(result.protectedImages(), out, format);
+      Path strip = DatasetProtection.writeBeforeAfter(images, result.protectedImages(), eps, 10,
+          out.resolve("before-after.png"), settings + "; bundle " + loaded.manifest().bundleId());
+      System.out.println(result.summary().describe());
+      System.out.println("wrote " + out + " (" + format + ") and " + strip);
+    }
+    return 0;
+  }
+
+  ProtectionSettings settings(int available) {
+    Profile p = Profile.parse(profile);
+    ProtectionSettings base = p.settings(Method.parse(method), eps / 255f, available, runtime.seed);
+    int[] chosen = checkpoints == null ? base.checkpoints() : Profile.evenlySpaced(checkpoints, available);
+    return new ProtectionSettings(base.method(), base.epsilon(), alpha == null ? base.alpha() : alpha / 255f,
+        steps == null ? base.steps() : steps, innerSteps == null ? base.innerSteps() : innerSteps, chosen,
+        TargetMap.parse(target), runtime.seed);
+  }
+}

@@ -1,0 +1,86 @@
+package io.sepshield.cli;
+
+import io.sepshield.data.LabeledImages;
+import io.sepshield.jobs.RetrainingJob;
+import io.sepshield.train.TrainingConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** The retraining job from the command line. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Train the protecting model and write a checkpoint bundle (n equidistant checkpoints + centers).")
+public class TrainCommand implements Callable<Integer> {
+  @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Training data spec. Default: "
+      + "${DEFAULT-VALUE}. Also folder:DIR, idx:IMAGES,LABELS, synthetic:...")
+  String data;
+
+  @Option(names = "--test", defaultValue = "fashion-mnist:test",
+      description = "Held-out data for per-epoch accuracy, or 'none'. Default: ${DEFAULT-VALUE}")
+  String test;
+
+  @Option(names = "--limit", defaultValue = "0", description = "Use a class-balanced subset of this many training "
+      + "images (0 = all).")
+  int limit;
+
+  @Option(names = "--test-limit", defaultValue = "0", description = "Subset of the test data (0 = all).")
+  int testLimit;
+
+  @Option(names = "--arch", defaultValue = "resnet8", description = "Architecture. Default: ${DEFAULT-VALUE}")
+  String architecture;
+
+  @Option(names = "--epochs", defaultValue = "12", description = "N, training epochs. Default: ${DEFAULT-VALUE}")
+  int epochs;
+
+  @Option(names = "--checkpoints", defaultValue = "6", description = "n, equidistant checkpoints kept. "
+      + "Default: ${DEFAULT-VALUE}")
+  int checkpoints;
+
+  @Option(names = "--batch-size", defaultValue = "128")
+  int batchSize;
+
+  @Option(names = "--lr", defaultValue = "0.1", description = "Peak learning rate. Default: ${DEFAULT-VALUE}")
+  float learningRate;
+
+  @Option(names = "--schedule", defaultValue = "one-cycle", description = "one-cycle or step (÷10 at 62.5% and "
+      + "75%, the paper's). Default: ${DEFAULT-VALUE}")
+  String schedule;
+
+  @Option(names = "--crop-padding", defaultValue = "2", description = "Random-crop padding in pixels (0 = off).")
+  int cropPadding;
+
+  @Option(names = "--no-flip", description = "Disable random horizontal flips.")
+  boolean noFlip;
+
+  @Option(names = "--paper", description = "The paper's recipe: 120 epochs, 15 checkpoints, step schedule, "
+      + "crop padding 4 (GPU advised).")
+  boolean paper;
+
+  @Option(names = "--out", defaultValue = "runs/bundles", description = "Bundle root; the bundle goes to "
+      + "OUT/<bundle-id> and OUT/LATEST names it. Default: ${DEFAULT-VALUE}")
+  Path out;
+
+  @Mixin
+  Options.Runtime runtime;
+
+  @Override
+  public Integer call() throws Exception {
+    run();
+    return 0;
+  }
+
+  RetrainingJob.Result run() throws Exception {
+    LabeledImages train = Options.load(data, limit, runtime.seed);
+    LabeledImages held = test.equalsIgnoreCase("none") ? null : Options.load(test, testLimit, runtime.seed);
+    TrainingConfig config = paper ? TrainingConfig.paper(120, runtime.seed)
+        : new TrainingConfig(epochs, batchSize, learningRate, 0.9f, 5e-4f, TrainingConfig.Schedule.parse(schedule),
+            cropPadding, !noFlip, runtime.seed);
+    int n = paper ? 15 : checkpoints;
+    RetrainingJob.Spec spec = new RetrainingJob.Spec(train, Options.describe(data, limit, train), held,
+        held == null ? null : Options.describe(test, testLimit, held), architecture, config, n, out,
+        runtime.resolve());
+    return new RetrainingJob(System.err).run(spec);
+  }
+}

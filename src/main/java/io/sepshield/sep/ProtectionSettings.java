@@ -1,0 +1,85 @@
+package io.sepshield.sep;
+
+import java.util.Arrays;
+
+/**
+ * Everything that decides a protection besides the checkpoints themselves.
+ *
+ * @param method which protection to craft
+ * @param epsilon L-inf radius in pixel units ([0,1] scale; 8/255 is the paper's CIFAR setting)
+ * @param alpha step size per signed step in pixel units
+ * @param steps T, the outer iterations
+ * @param innerSteps M, the variance-reduced virtual steps per outer iteration (SEP-FA-VR only)
+ * @param checkpoints which checkpoints of the bundle to ensemble (indices, oldest first); empty = all
+ * @param targets g(y)
+ * @param seed seeds the random checkpoint picks of the VR loop and the uniform noise
+ */
+public record ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps,
+    int[] checkpoints, TargetMap targets, long seed) {
+
+  public ProtectionSettings {
+    if (!(epsilon > 0 && epsilon <= 1)) {
+      throw new IllegalArgumentException("epsilon must be in (0, 1] pixel units, got " + epsilon);
+    }
+    if (!(alpha > 0)) {
+      throw new IllegalArgumentException("alpha must be positive, got " + alpha);
+    }
+    if (steps < 1) {
+      throw new IllegalArgumentException("steps (T) must be at least 1, got " + steps);
+    }
+    if (method == Method.SEP_FA_VR && innerSteps < 1) {
+      throw new IllegalArgumentException("SEP-FA-VR needs innerSteps (M) >= 1, got " + innerSteps);
+    }
+    checkpoints = checkpoints == null ? new int[0] : checkpoints.clone();
+    targets = targets == null ? TargetMap.halfShift() : targets;
+  }
+
+  /** ε in 1/255 levels, the unit people quote. */
+  public float epsilon255() {
+    return epsilon * 255f;
+  }
+
+  /** Forward+backward passes per image this protection costs: the unit of "equal crafting compute". */
+  public long gradientEvaluationsPerImage(int ensembleSize) {
+    return switch (method) {
+      case UNIFORM_NOISE -> 0;
+      case BASELINE -> steps;
+      case SEP, SEP_FA -> (long) steps * ensembleSize;
+      case SEP_FA_VR -> (long) steps * (ensembleSize + innerSteps);
+    };
+  }
+
+  public ProtectionSettings withMethod(Method m) {
+    return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed);
+  }
+
+  public ProtectionSettings withEpsilon(float eps) {
+    return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed);
+  }
+
+  public ProtectionSettings withSteps(int t) {
+    return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed);
+  }
+
+  public ProtectionSettings withSeed(long s) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ProtectionSettings p && method == p.method && epsilon == p.epsilon && alpha == p.alpha
+        && steps == p.steps && innerSteps == p.innerSteps && Arrays.equals(checkpoints, p.checkpoints)
+        && targets.equals(p.targets) && seed == p.seed;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), seed);
+  }
+
+  @Override
+  public String toString() {
+    return String.format("%s eps=%.1f/255 alpha=%.2f/255 T=%d M=%d checkpoints=%s seed=%d", method, epsilon255(),
+        alpha * 255f, steps, innerSteps, checkpoints.length == 0 ? "all" : Arrays.toString(checkpoints), seed);
+  }
+}
