@@ -1,19 +1,16 @@
 package io.sepshield.bundle;
 
 import ai.djl.Device;
-import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import io.sepshield.model.Architectures;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
+import io.sepshield.model.ModelParams;
 import io.sepshield.sep.Checkpoint;
 import io.sepshield.sep.CheckpointEnsemble;
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,11 +93,10 @@ public final class BundleLoader {
       for (BundleManifest.CheckpointEntry entry : manifest.checkpoints()) {
         FeatureClassifier model = Architectures.create(manifest.architecture(), (int) shape[0],
             manifest.numClasses(), manifest.meanArray(), manifest.stdArray());
-        model.initialize(manager, DataType.FLOAT32, new Shape(1, shape[0], shape[1], shape[2]));
-        try (DataInputStream in = new DataInputStream(
-            new ByteArrayInputStream(Files.readAllBytes(inside(dir, entry.params()))))) {
-          model.loadParameters(manager, in);
-        } catch (MalformedModelException | IllegalArgumentException | IllegalStateException e) {
+        try {
+          // ModelParams checks every parameter's full name and shape, not just DJL's leaf names.
+          ModelParams.load(model, manager, Files.readAllBytes(inside(dir, entry.params())));
+        } catch (ModelParams.IncompatibleParametersException e) {
           throw new BundleException("parameters of epoch " + entry.epoch() + " do not fit architecture "
               + manifest.architecture() + ": " + e.getMessage(), e);
         }

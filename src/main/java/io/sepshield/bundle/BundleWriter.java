@@ -4,8 +4,7 @@ import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sepshield.model.FeatureClassifier;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
+import io.sepshield.model.ModelParams;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -52,13 +51,9 @@ public final class BundleWriter {
       double trainAccuracy, double trainLoss) {
     String stem = String.format("checkpoints/epoch-%03d", epoch);
     try {
-      ByteArrayOutputStream params = new ByteArrayOutputStream();
-      try (DataOutputStream out = new DataOutputStream(params)) {
-        model.saveParameters(out);
-      }
       long[] shape = centers.getShape().getShape();
       byte[] npy = Npy.write((int) shape[0], (int) shape[1], centers.toFloatArray());
-      write(stem + ".params", params.toByteArray());
+      write(stem + ".params", ModelParams.toBytes(model));
       write(stem + ".centers.npy", npy);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint of epoch " + epoch, e);

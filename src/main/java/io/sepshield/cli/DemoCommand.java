@@ -28,22 +28,23 @@ public class DemoCommand implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "runs/demo", description = "Working directory. Default: ${DEFAULT-VALUE}")
   Path out;
 
-  @Option(names = "--train-images", defaultValue = "10000",
+  @Option(names = "--train-images", defaultValue = "6000",
       description = "Balanced subset of Fashion-MNIST train used to train the protecting model. Default: "
           + "${DEFAULT-VALUE}")
   int trainImages;
 
-  @Option(names = "--epochs", defaultValue = "8", description = "N. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--epochs", defaultValue = "5", description = "N. Default: ${DEFAULT-VALUE}")
   int epochs;
 
-  @Option(names = "--checkpoints", defaultValue = "4", description = "n. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--checkpoints", defaultValue = "5", description = "n. Default: ${DEFAULT-VALUE}")
   int checkpoints;
 
-  @Option(names = "--protect-images", defaultValue = "2000", description = "Training images to protect. "
+  @Option(names = "--protect-images", defaultValue = "1000", description = "Training images to protect. "
       + "Default: ${DEFAULT-VALUE}")
   int protectImages;
 
-  @Option(names = "--profile", defaultValue = "cpu", description = "Crafting profile. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--profile", defaultValue = "fast", description = "Crafting profile (fast, cpu, paper). Default: "
+      + "${DEFAULT-VALUE}")
   String profile;
 
   @Option(names = "--eps", defaultValue = "8", description = "ε in 1/255. Default: ${DEFAULT-VALUE}")

@@ -3,7 +3,6 @@ package io.sepshield.testing;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Blocks;
@@ -15,6 +14,7 @@ import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
+import io.sepshield.model.ModelParams;
 import io.sepshield.sep.Checkpoint;
 import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.train.ClassCenters;
@@ -22,10 +22,6 @@ import io.sepshield.train.ClassifierTrainer;
 import io.sepshield.train.EpochStats;
 import io.sepshield.train.TrainingConfig;
 import io.sepshield.train.TrainingListener;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -116,7 +112,7 @@ public final class TinyModels {
             }
             try (NDManager m = DjlRuntime.engine().newBaseManager(Device.cpu())) {
               NDArray centers = ClassCenters.compute(model, ps, m, data, 64);
-              saved.add(new Saved(stats.epoch(), params(model), centers.toFloatArray()));
+              saved.add(new Saved(stats.epoch(), ModelParams.toBytes(model), centers.toFloatArray()));
             }
           }
         });
@@ -124,25 +120,14 @@ public final class TinyModels {
     List<Checkpoint> checkpoints = new ArrayList<>();
     for (Saved s : saved) {
       FeatureClassifier model = tinyClassifier(data.channels(), data.numClasses());
-      model.initialize(manager, DataType.FLOAT32, new Shape(1, data.channels(), data.height(), data.width()));
       try {
-        model.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(s.params())));
-      } catch (IOException | ai.djl.MalformedModelException e) {
-        throw new IllegalStateException(e);
+        ModelParams.load(model, manager, s.params());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
       NDArray centers = manager.create(s.centers(), new Shape(data.numClasses(), FEATURE_DIM));
       checkpoints.add(new Checkpoint(s.epoch(), model, centers));
     }
     return new CheckpointEnsemble(checkpoints, manager, new long[] {data.channels(), data.height(), data.width()});
-  }
-
-  public static byte[] params(FeatureClassifier model) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      model.saveParameters(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
   }
 }
