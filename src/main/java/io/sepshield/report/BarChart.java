@@ -11,7 +11,6 @@ import java.awt.Rectangle;
 import java.awt.geom.AffineTransform;
 import java.awt.geom.Line2D;
 import java.awt.geom.Rectangle2D;
-import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,7 +30,7 @@ import java.util.Locale;
  *
  * A NaN value draws no bar and the label "n/a".
  */
-public final class BarChart extends Figure<BarChart> {
+public final class BarChart extends Chart<BarChart> {
   public static final int DEFAULT_WIDTH = 900;
   public static final int DEFAULT_HEIGHT = 560;
 
@@ -44,8 +43,10 @@ public final class BarChart extends Figure<BarChart> {
   private Double yMin;
   private Double yMax;
   private String valueFormat = "%.1f";
-  private int width = DEFAULT_WIDTH;
-  private int height = DEFAULT_HEIGHT;
+
+  public BarChart() {
+    super(DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  }
 
   /** The groups along the x axis; set them before adding series. */
   public BarChart categories(String... names) {
@@ -98,25 +99,8 @@ public final class BarChart extends Figure<BarChart> {
     return this;
   }
 
-  public BarChart size(int width, int height) {
-    this.width = checkSize(width, "width");
-    this.height = checkSize(height, "height");
-    return this;
-  }
-
   @Override
-  public BufferedImage render() {
-    BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = Plot.canvas(image);
-    try {
-      draw(g);
-    } finally {
-      g.dispose();
-    }
-    return image;
-  }
-
-  private void draw(Graphics2D g) {
+  protected void draw(Graphics2D g) {
     Style st = Style.forSize(width, height, DEFAULT_WIDTH, DEFAULT_HEIGHT);
     int pad = st.px(16);
     int top = Plot.drawTitle(g, st, title, width, pad);

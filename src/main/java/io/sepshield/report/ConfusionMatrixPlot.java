@@ -7,7 +7,6 @@ import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.geom.AffineTransform;
 import java.awt.geom.Rectangle2D;
-import java.awt.image.BufferedImage;
 import java.util.List;
 import java.util.Locale;
 
@@ -16,7 +15,7 @@ import java.util.Locale;
  * Colour is the share of the row, so classes with few test images are as readable as large ones; a subtitle gives
  * the overall accuracy.
  */
-public final class ConfusionMatrixPlot extends Figure<ConfusionMatrixPlot> {
+public final class ConfusionMatrixPlot extends Chart<ConfusionMatrixPlot> {
   public static final int DEFAULT_WIDTH = 760;
   public static final int DEFAULT_HEIGHT = 720;
 
@@ -25,14 +24,13 @@ public final class ConfusionMatrixPlot extends Figure<ConfusionMatrixPlot> {
 
   private final int[][] counts;
   private final List<String> classNames;
-  private int width = DEFAULT_WIDTH;
-  private int height = DEFAULT_HEIGHT;
 
   /**
    * @param counts counts[t][p] = number of images of true class t predicted as p; square, non-negative
    * @param classNames one name per row
    */
   public ConfusionMatrixPlot(int[][] counts, List<String> classNames) {
+    super(DEFAULT_WIDTH, DEFAULT_HEIGHT);
     int k = counts.length;
     if (k == 0) {
       throw new IllegalArgumentException("confusion matrix is empty");
@@ -58,25 +56,8 @@ public final class ConfusionMatrixPlot extends Figure<ConfusionMatrixPlot> {
     this.classNames = List.copyOf(classNames);
   }
 
-  public ConfusionMatrixPlot size(int width, int height) {
-    this.width = checkSize(width, "width");
-    this.height = checkSize(height, "height");
-    return this;
-  }
-
   @Override
-  public BufferedImage render() {
-    BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = Plot.canvas(image);
-    try {
-      draw(g);
-    } finally {
-      g.dispose();
-    }
-    return image;
-  }
-
-  private void draw(Graphics2D g) {
+  protected void draw(Graphics2D g) {
     Style st = Style.forSize(width, height, DEFAULT_WIDTH, DEFAULT_HEIGHT);
     int k = counts.length;
     int pad = st.px(16);

@@ -10,7 +10,6 @@ import java.awt.Graphics2D;
 import java.awt.Rectangle;
 import java.awt.geom.Line2D;
 import java.awt.geom.Path2D;
-import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,7 +25,7 @@ import java.util.List;
  *
  * NaN y values leave a gap in the line.
  */
-public final class LineChart extends Figure<LineChart> {
+public final class LineChart extends Chart<LineChart> {
   public static final int DEFAULT_WIDTH = 900;
   public static final int DEFAULT_HEIGHT = 560;
 
@@ -41,8 +40,10 @@ public final class LineChart extends Figure<LineChart> {
   private Double yMin;
   private Double yMax;
   private Boolean markers;
-  private int width = DEFAULT_WIDTH;
-  private int height = DEFAULT_HEIGHT;
+
+  public LineChart() {
+    super(DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  }
 
   /** Adds a series; x and y must have the same length. */
   public LineChart series(String name, double[] x, double[] y) {
@@ -93,25 +94,8 @@ public final class LineChart extends Figure<LineChart> {
     return this;
   }
 
-  public LineChart size(int width, int height) {
-    this.width = checkSize(width, "width");
-    this.height = checkSize(height, "height");
-    return this;
-  }
-
   @Override
-  public BufferedImage render() {
-    BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = Plot.canvas(image);
-    try {
-      draw(g);
-    } finally {
-      g.dispose();
-    }
-    return image;
-  }
-
-  private void draw(Graphics2D g) {
+  protected void draw(Graphics2D g) {
     Style st = Style.forSize(width, height, DEFAULT_WIDTH, DEFAULT_HEIGHT);
     int pad = st.px(16);
 
