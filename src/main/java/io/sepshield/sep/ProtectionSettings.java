@@ -1,6 +1,7 @@
 package io.sepshield.sep;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * Everything that decides a protection besides the checkpoints themselves.
@@ -74,7 +75,7 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), seed);
+    return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), seed);
   }
 
   @Override

@@ -12,9 +12,12 @@ import io.sepshield.data.LabeledImages;
 import io.sepshield.model.ImageTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.IntStream;
 
 /**
  * Crafts protective perturbations with a {@link CheckpointEnsemble}: SEP-FA-VR (Algorithm 1 of Chen et al., ICLR
@@ -39,7 +42,7 @@ public final class Protector {
     this.ensemble = ensemble;
     this.settings = settings;
     int[] selection = settings.checkpoints().length == 0
-        ? java.util.stream.IntStream.range(0, ensemble.size()).toArray()
+        ? IntStream.range(0, ensemble.size()).toArray()
         : settings.checkpoints();
     List<Checkpoint> chosen = new ArrayList<>();
     for (int i : selection) {
@@ -309,7 +312,7 @@ public final class Protector {
   /** g(y) for a batch as a one-hot matrix, and per checkpoint the matching centers c_k[g(y)] (computed once). */
   private final class Targets {
     final NDArray oneHot;
-    private final java.util.Map<Checkpoint, NDArray> centers = new java.util.IdentityHashMap<>();
+    private final Map<Checkpoint, NDArray> centers = new IdentityHashMap<>();
 
     Targets(NDManager scope, int[] targets) {
       int k = ensemble.numClasses();

@@ -3,10 +3,12 @@ package io.sepshield.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.model.FeatureClassifier;
 import io.sepshield.model.ImageTensors;
+import java.util.Arrays;
 
 /**
  * c[y] = mean of h(x) over the clean training images of class y, with the model in eval mode and no augmentation:
@@ -19,8 +21,9 @@ public final class ClassCenters {
   public static NDArray compute(FeatureClassifier model, ParameterStore ps, NDManager manager, LabeledImages images,
       int batchSize) {
     int k = model.numClasses();
+    int[] allLabels = images.labels();
     int[] counts = new int[k];
-    for (int label : images.labels()) {
+    for (int label : allLabels) {
       if (label < 0 || label >= k) {
         throw new IllegalArgumentException("class centers need every training image labelled in 0.." + (k - 1));
       }
@@ -31,12 +34,12 @@ public final class ClassCenters {
         throw new IllegalArgumentException("class " + y + " has no training image; its center is undefined");
       }
     }
-    NDArray sums = manager.zeros(new ai.djl.ndarray.types.Shape(k, model.featureDim()));
+    NDArray sums = manager.zeros(new Shape(k, model.featureDim()));
     for (int from = 0; from < images.size(); from += batchSize) {
       int to = Math.min(images.size(), from + batchSize);
       try (NDManager scope = manager.newSubManager()) {
         NDArray features = model.features(ps, ImageTensors.batch(scope, images, from, to), false);
-        int[] labels = java.util.Arrays.copyOfRange(images.labels(), from, to);
+        int[] labels = Arrays.copyOfRange(allLabels, from, to);
         NDArray oneHot = ImageTensors.labels(scope, labels).oneHot(k).toType(DataType.FLOAT32, false);
         // Σ over the batch of one-hot(y)ᵀ h(x): per-class feature sums in one matmul.
         sums.addi(oneHot.transpose().matMul(features));
