@@ -92,11 +92,7 @@ public final class EvaluationRunner {
     Map<String, TrainedModel> clean = new HashMap<>();
     int total = countTrainings(spec);
     int[] done = {0};
-    for (int a = 0; a < spec.archs().size(); a++) {
-      String arch = spec.archs().get(a);
-      log.printf("[%d/%d] %s on the clean training set%n", ++done[0], total, arch);
-      clean.put(arch, train(spec, arch, spec.train(), null, appropriatorSeed(spec.seed(), a)));
-    }
+    // Protected sets first: a bad given set or a crafting problem shows before any training time is spent.
     List<Crafted> sets = new ArrayList<>();
     List<String> methodNames = new ArrayList<>();
     if (spec.given() != null) {
@@ -113,6 +109,11 @@ public final class EvaluationRunner {
         sets.add(craft(spec, Method.parse(m), eps));
         methodNames.add(Method.parse(m).cliName());
       }
+    }
+    for (int a = 0; a < spec.archs().size(); a++) {
+      String arch = spec.archs().get(a);
+      log.printf("[%d/%d] %s on the clean training set%n", ++done[0], total, arch);
+      clean.put(arch, train(spec, arch, spec.train(), null, appropriatorSeed(spec.seed(), a)));
     }
     for (int s = 0; s < sets.size(); s++) {
       Crafted set = sets.get(s);

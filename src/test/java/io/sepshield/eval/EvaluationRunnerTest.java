@@ -117,9 +117,11 @@ class EvaluationRunnerTest {
     EvaluationRunner.Spec spec = new EvaluationRunner.Spec(train, "t", train, null, "", List.of(), List.of(),
         Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), TrainingConfig.shortRun(1, 0), 0, "c", Device.cpu(),
         8, other, null);
-    EvaluationRunner runner = new EvaluationRunner(new PrintStream(new ByteArrayOutputStream()), TINY);
-    // The clean model trains first (one epoch on 8 images), then the mismatch is reported.
-    assertThrows(IllegalArgumentException.class, () -> runner.run(spec));
+    // Refused before any model is trained.
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    EvaluationRunner logged = new EvaluationRunner(new PrintStream(log, true), TINY);
+    assertThrows(IllegalArgumentException.class, () -> logged.run(spec));
+    assertFalse(log.toString().contains("clean training set"), log.toString());
   }
 
   @Test
