@@ -114,7 +114,8 @@ public final class EvaluationReport {
       }
       String file = "bars-eps" + EvaluationRunner.fmt(eps) + ".png";
       bars.title("Clean test accuracy, ε " + EvaluationRunner.fmt(eps) + "/255, no defense")
-          .caption(command + " | profile " + records.get(0).profile() + " | appropriator seeds " + seedList(records))
+          .caption(command + " | profile " + records.stream().map(EvaluationRecord::profile)
+              .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(records))
           .write(out.resolve(file));
       md.append("![bars](").append(file).append(")\n\n");
     }

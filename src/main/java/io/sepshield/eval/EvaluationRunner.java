@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.DatasetProtection;
+import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.model.Architectures;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
@@ -180,6 +181,15 @@ public final class EvaluationRunner {
     // Crafting may replace unknown labels by pseudo-labels; the appropriator trains on the true labels.
     LabeledImages images = spec.train().withPixels(result.protectedImages().rawPixels());
     writeStrip(spec, images, method.cliName(), eps255, settings.toString());
+    if (spec.outDir() != null) {
+      // Crafting is the expensive part: keep the set, so that 'evaluate --protected DIR' can reuse it.
+      try {
+        ProtectedOutput.write(images, spec.outDir().resolve("protected-" + method.cliName() + "-eps" + fmt(eps255)),
+            "idx");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
     return new Crafted(images, settings.toString(), settings.gradientEvaluationsPerImage(settings.checkpoints().length),
         result.summary().seconds(), result.summary().imagesPerSecond(), eps255);
   }
