@@ -29,10 +29,17 @@ import java.util.Random;
 public final class ClassifierTrainer {
   private final TrainingConfig config;
   private final Device device;
+  private final BatchTransform batchTransform;
 
   public ClassifierTrainer(TrainingConfig config, Device device) {
+    this(config, device, null);
+  }
+
+  /** @param batchTransform applied to every training batch after crop/flip; null for none */
+  public ClassifierTrainer(TrainingConfig config, Device device, BatchTransform batchTransform) {
     this.config = config;
     this.device = device;
+    this.batchTransform = batchTransform;
   }
 
   /**
@@ -78,15 +85,24 @@ public final class ClassifierTrainer {
             LabeledImages batch = data.select(idx);
             byte[] pixels = Augmentation.apply(batch.rawPixels(), batch.size(), data.channels(), data.height(),
                 data.width(), config.cropPadding(), config.horizontalFlip(), random);
+            float[] soft = null;
+            if (batchTransform != null) {
+              BatchTransform.Batch changed = batchTransform.apply(pixels, batch.labels(), batch.size(),
+                  data.channels(), data.height(), data.width(), classifier.numClasses(), random);
+              pixels = changed.pixels();
+              soft = changed.softLabels();
+            }
             try (NDManager scope = trainer.getManager().newSubManager()) {
               NDArray x = ImageTensors.fromBytes(scope, pixels, batch.size(), data.channels(), data.height(),
                   data.width());
               NDArray y = ImageTensors.labels(scope, batch.labels());
               try (GradientCollector collector = trainer.newGradientCollector()) {
                 NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
-                NDArray loss = trainer.getLoss().evaluate(new NDList(y), new NDList(logits));
+                NDArray loss = soft == null ? trainer.getLoss().evaluate(new NDList(y), new NDList(logits))
+                    : softCrossEntropy(logits, scope.create(soft, new Shape(batch.size(), classifier.numClasses())));
                 collector.backward(loss);
                 lossSum += loss.getFloat() * batch.size();
+                // With a batch transform this is accuracy against the original labels of the batch.
                 correct += logits.argMax(1).eq(y).countNonzero().getLong();
               }
               trainer.step();
@@ -102,6 +118,11 @@ public final class ClassifierTrainer {
       }
     }
     return history;
+  }
+
+  /** Mean over the batch of −Σ_k p_k log softmax(z)_k: cross-entropy against soft labels (mixup). */
+  static NDArray softCrossEntropy(NDArray logits, NDArray probabilities) {
+    return logits.logSoftmax(1).mul(probabilities).sum(new int[] {1}).neg().mean();
   }
 
   private static int[] permutation(int n, Random random) {

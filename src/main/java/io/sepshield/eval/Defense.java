@@ -1,0 +1,31 @@
+package io.sepshield.eval;
+
+import io.sepshield.data.LabeledImages;
+import io.sepshield.train.BatchTransform;
+
+/**
+ * What an appropriator may do to protected training images before or while training on them: change the pixels
+ * once (JPEG, bit depth, grayscale, blur) and/or change every training batch (cutout, mixup).
+ */
+public interface Defense {
+  /** Short name: none, jpeg, bits, gray, blur, cutout, mixup. */
+  String name();
+
+  /** The setting as typed on the command line after the colon ("75" for jpeg:75); empty when there is none. */
+  String setting();
+
+  /** The training images as the appropriator trains on them; the identity for training-time defenses. */
+  default LabeledImages preprocess(LabeledImages images) {
+    return images;
+  }
+
+  /** A per-batch training hook, or null. */
+  default BatchTransform batchTransform() {
+    return null;
+  }
+
+  /** "none" or name:setting, the form used in results and on the command line. */
+  default String label() {
+    return setting().isEmpty() ? name() : name() + ":" + setting();
+  }
+}

@@ -1,0 +1,35 @@
+package io.sepshield.eval;
+
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.util.List;
+
+/**
+ * One measured setting: an appropriator model of {@code arch} trained from scratch on the protected (and defended)
+ * training set, next to the same architecture and seed trained on the clean set; both tested on clean test images.
+ * Serialised with snake_case names (docs/results/efficacy.json, OUT/results.json).
+ *
+ * @param method none, noise, baseline, sep, sep-fa, sep-fa-vr, or "given" for an already protected set
+ * @param eps L-inf radius in 1/255 levels (0 for none; the measured max |δ| for a given set)
+ * @param defense "none" or name:setting (jpeg:75, bits:3, gray, blur:1.0, cutout:8, mixup:1.0)
+ * @param cleanTrainedAcc final clean test accuracy of the model trained on the clean set (no defense)
+ * @param protectedAcc final clean test accuracy of the model trained on the protected set
+ * @param seed the appropriator's seed (initialisation, shuffling, augmentation), shared by both models
+ * @param cleanCurve clean test accuracy after each epoch, clean-trained model
+ * @param protectedCurve clean test accuracy after each epoch, protected-trained model
+ * @param confusion counts[true][predicted] of the protected-trained model on the test set
+ * @param craftingSettings the protection settings used (empty for none)
+ * @param gradientEvaluationsPerImage crafting compute per image
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record EvaluationRecord(String dataset, int trainImages, int testImages, String method, String profile,
+    double eps, String arch, String defense, double cleanTrainedAcc, double protectedAcc, long seed, String command,
+    int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage, double craftingSeconds,
+    double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve, List<Double> protectedCurve,
+    int[][] confusion) {
+
+  /** Clean-trained minus protected-trained accuracy: how much the protection cost the appropriator. */
+  public double drop() {
+    return cleanTrainedAcc - protectedAcc;
+  }
+}

@@ -1,0 +1,173 @@
+package io.sepshield.eval;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sepshield.report.BarChart;
+import io.sepshield.report.ConfusionMatrixPlot;
+import io.sepshield.report.LineChart;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes an evaluation: results.json (one {@link EvaluationRecord} per setting), report.md with the table, and the
+ * figures (accuracy curves per method, clean vs protected bars per ε, a confusion matrix, before/after strips).
+ * Every figure's caption carries the exact command, the settings and the seeds.
+ */
+public final class EvaluationReport {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private EvaluationReport() {}
+
+  public static void writeJson(List<EvaluationRecord> records, Path file) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    JSON.writeValue(file.toFile(), records);
+  }
+
+  public static List<EvaluationRecord> readJson(Path file) throws IOException {
+    return JSON.readValue(file.toFile(), new TypeReference<List<EvaluationRecord>>() {});
+  }
+
+  /** The Markdown results table (also printed to stdout by the command). */
+  public static String table(List<EvaluationRecord> records) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| method | ε (/255) | arch | defense | clean-trained acc | protected-trained acc | drop | "
+        + "grad evals/img | crafting s | train s |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
+    for (EvaluationRecord r : records) {
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f%% | %.2f%% | %+.2f | %d | %.1f | %.1f |%n",
+          r.method(), EvaluationRunner.fmt(r.eps()), r.arch(), r.defense(), 100 * r.cleanTrainedAcc(),
+          100 * r.protectedAcc(), 100 * r.drop(), r.gradientEvaluationsPerImage(), r.craftingSeconds(),
+          r.trainSeconds()));
+    }
+    return sb.toString();
+  }
+
+  /** Writes everything into {@code out} (strips are written by the runner) and returns report.md. */
+  public static Path write(List<EvaluationRecord> records, Path out, List<String> classNames, String preamble)
+      throws IOException {
+    Files.createDirectories(out);
+    writeJson(records, out.resolve("results.json"));
+    String command = records.isEmpty() ? "" : records.get(0).command();
+    StringBuilder md = new StringBuilder("# Protection efficacy\n\n");
+    md.append(preamble).append("\n\nCommand:\n\n```\n").append(command).append("\n```\n\n");
+    md.append("Accuracies are on the clean test set after the last epoch. The clean-trained and the "
+        + "protected-trained model of an architecture share the appropriator seed.\n\n");
+    md.append(table(records)).append('\n');
+
+    // Accuracy curves: one figure per (method, ε), a clean and a protected curve per architecture and defense.
+    Map<String, List<EvaluationRecord>> bySet = new LinkedHashMap<>();
+    for (EvaluationRecord r : records) {
+      bySet.computeIfAbsent(r.method() + "-eps" + EvaluationRunner.fmt(r.eps()), k -> new ArrayList<>()).add(r);
+    }
+    md.append("## Test accuracy per epoch\n\n");
+    for (Map.Entry<String, List<EvaluationRecord>> e : bySet.entrySet()) {
+      LineChart chart = new LineChart().xLabel("epoch").yLabel("clean test accuracy (%)").yRange(0, 100);
+      Set<String> cleanDone = new LinkedHashSet<>();
+      StringBuilder seeds = new StringBuilder();
+      for (EvaluationRecord r : e.getValue()) {
+        if (cleanDone.add(r.arch())) {
+          chart.series(r.arch() + " clean-trained", percent(r.cleanCurve()));
+          seeds.append(r.arch()).append(" seed ").append(r.seed()).append("; ");
+        }
+        chart.series(r.arch() + " " + r.method() + (r.defense().equals("none") ? "" : " + " + r.defense()),
+            percent(r.protectedCurve()));
+      }
+      EvaluationRecord first = e.getValue().get(0);
+      String file = "curves-" + e.getKey() + ".png";
+      chart.title("Appropriators trained on " + first.method() + " (ε " + EvaluationRunner.fmt(first.eps())
+          + "/255), tested on clean images").caption(command + " | " + settings(first) + " | " + seeds)
+          .write(out.resolve(file));
+      md.append("![").append(e.getKey()).append("](").append(file).append(")\n\n");
+    }
+
+    // Clean vs protected per architecture, one figure per ε, defense "none".
+    md.append("## Clean-trained vs protected-trained\n\n");
+    Set<Double> epsValues = new LinkedHashSet<>();
+    for (EvaluationRecord r : records) {
+      if (r.eps() > 0) {
+        epsValues.add(r.eps());
+      }
+    }
+    List<String> archs = records.stream().map(EvaluationRecord::arch).distinct().toList();
+    for (double eps : epsValues) {
+      BarChart bars = new BarChart().categories(archs).xLabel("architecture").yLabel("clean test accuracy (%)")
+          .yRange(0, 100);
+      bars.series("clean-trained", archs.stream().mapToDouble(a -> records.stream()
+          .filter(r -> r.arch().equals(a)).findFirst().map(r -> 100 * r.cleanTrainedAcc()).orElse(Double.NaN))
+          .toArray());
+      List<String> methods = records.stream().filter(r -> r.eps() == eps).map(EvaluationRecord::method).distinct()
+          .toList();
+      for (String m : methods) {
+        bars.series(m, archs.stream().mapToDouble(a -> records.stream()
+            .filter(r -> r.arch().equals(a) && r.method().equals(m) && r.eps() == eps
+                && r.defense().equals("none"))
+            .findFirst().map(r -> 100 * r.protectedAcc()).orElse(Double.NaN)).toArray());
+      }
+      String file = "bars-eps" + EvaluationRunner.fmt(eps) + ".png";
+      bars.title("Clean test accuracy, ε " + EvaluationRunner.fmt(eps) + "/255, no defense")
+          .caption(command + " | profile " + records.stream().map(EvaluationRecord::profile)
+              .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(records))
+          .write(out.resolve(file));
+      md.append("![bars](").append(file).append(")\n\n");
+    }
+
+    // Confusion matrix of the main setting: the last protection method listed, first ε, first arch, no defense.
+    EvaluationRecord main = null;
+    for (EvaluationRecord r : records) {
+      // Records come method by method, ε then arch: the first record of each method replaces the previous.
+      if (!r.method().equals(EvaluationRunner.NONE) && r.defense().equals("none")
+          && (main == null || !r.method().equals(main.method()))) {
+        main = r;
+      }
+    }
+    if (main != null && main.confusion() != null) {
+      new ConfusionMatrixPlot(main.confusion(), classNames)
+          .title(main.arch() + " trained on " + main.method() + " (ε " + EvaluationRunner.fmt(main.eps())
+              + "/255): clean test set, acc " + String.format(Locale.ROOT, "%.2f%%", 100 * main.protectedAcc()))
+          .caption(command + " | " + settings(main) + " | seed " + main.seed())
+          .write(out.resolve("confusion.png"));
+      md.append("## Confusion matrix (").append(main.method()).append(", ").append(main.arch())
+          .append(")\n\n![confusion](confusion.png)\n\n");
+    }
+
+    md.append("## Clean / protected / amplified difference\n\n");
+    Set<String> strips = new LinkedHashSet<>();
+    for (EvaluationRecord r : records) {
+      if (!r.method().equals(EvaluationRunner.NONE)) {
+        strips.add(EvaluationRunner.stripName(r.method(), r.eps()));
+      }
+    }
+    for (String s : strips) {
+      if (Files.exists(out.resolve(s))) {
+        md.append("![").append(s).append("](").append(s).append(")\n\n");
+      }
+    }
+    Path report = out.resolve("report.md");
+    Files.writeString(report, md.toString());
+    return report;
+  }
+
+  private static String settings(EvaluationRecord r) {
+    return (r.craftingSettings().isEmpty() ? "method " + r.method() : r.craftingSettings()) + "; appropriator "
+        + r.epochs() + " epochs on " + r.trainImages() + " images of " + r.dataset();
+  }
+
+  private static String seedList(List<EvaluationRecord> records) {
+    Map<String, Long> seeds = new LinkedHashMap<>();
+    records.forEach(r -> seeds.putIfAbsent(r.arch(), r.seed()));
+    return seeds.toString();
+  }
+
+  private static double[] percent(List<Double> values) {
+    return values.stream().mapToDouble(v -> 100 * v).toArray();
+  }
+}

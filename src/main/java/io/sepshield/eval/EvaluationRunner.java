@@ -1,0 +1,290 @@
+package io.sepshield.eval;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.ParameterStore;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.jobs.DatasetProtection;
+import io.sepshield.jobs.ProtectedOutput;
+import io.sepshield.model.Architectures;
+import io.sepshield.model.DjlRuntime;
+import io.sepshield.model.FeatureClassifier;
+import io.sepshield.report.Progress;
+import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.sep.ProtectionSettings;
+import io.sepshield.sep.Protector;
+import io.sepshield.train.BatchTransform;
+import io.sepshield.train.ChannelStats;
+import io.sepshield.train.ClassifierMetrics;
+import io.sepshield.train.ClassifierTrainer;
+import io.sepshield.train.EpochStats;
+import io.sepshield.train.TrainingConfig;
+import io.sepshield.train.TrainingListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The efficacy harness: crafts protected training sets (or takes a given one), trains appropriator models from
+ * scratch on them, under each defense, and on the clean set, and measures clean test accuracy. The test images
+ * never reach crafting or training; the appropriator's seed is derived from the run seed, not the bundle's.
+ */
+public final class EvaluationRunner {
+  /** The method name for "no protection": the clean images themselves. */
+  public static final String NONE = "none";
+  /** The method name for a protected set read from disk. */
+  public static final String GIVEN = "given";
+
+  /** Creates an untrained appropriator; its normalisation comes from the data it will be trained on. */
+  @FunctionalInterface
+  public interface ModelFactory {
+    FeatureClassifier create(String arch, LabeledImages trainingData);
+
+    ModelFactory ZOO = (arch, data) -> {
+      ChannelStats stats = ChannelStats.of(data);
+      return Architectures.create(arch, data.channels(), data.numClasses(), stats.mean(), stats.std());
+    };
+  }
+
+  /**
+   * What to measure.
+   *
+   * @param ensemble the protecting model's checkpoints; null when only {@code given} and "none" are evaluated
+   * @param methods "none" or {@link Method} names
+   * @param eps255 radii in 1/255 levels
+   * @param given an already protected version of {@code train} (same images, order and labels), or null
+   * @param outDir where before/after strips go (null: none are written)
+   */
+  public record Spec(LabeledImages train, String dataset, LabeledImages test, CheckpointEnsemble ensemble,
+      String bundle, List<String> methods, List<Float> eps255, Profile profile, List<String> archs,
+      List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
+      int craftBatchSize, LabeledImages given, Path outDir) {}
+
+  /** One trained appropriator: accuracy after each epoch, confusion matrix of the final model. */
+  public record TrainedModel(List<Double> curve, int[][] confusion, double seconds) {
+    public double finalAccuracy() {
+      return curve.get(curve.size() - 1);
+    }
+  }
+
+  /** A protected training set and what it cost. */
+  record Crafted(LabeledImages images, String settings, long gradientEvaluations, double seconds,
+      double imagesPerSecond, double eps255) {}
+
+  private final PrintStream log;
+  private final ModelFactory factory;
+
+  public EvaluationRunner(PrintStream log, ModelFactory factory) {
+    this.log = log;
+    this.factory = factory;
+  }
+
+  public List<EvaluationRecord> run(Spec spec) {
+    checkDisjointShapes(spec);
+    List<EvaluationRecord> records = new ArrayList<>();
+    Map<String, TrainedModel> clean = new HashMap<>();
+    int total = countTrainings(spec);
+    int[] done = {0};
+    // Protected sets first: a bad given set or a crafting problem shows before any training time is spent.
+    List<Crafted> sets = new ArrayList<>();
+    List<String> methodNames = new ArrayList<>();
+    if (spec.given() != null) {
+      sets.add(given(spec));
+      methodNames.add(GIVEN);
+    }
+    for (String m : spec.methods()) {
+      if (m.equals(NONE)) {
+        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0));
+        methodNames.add(NONE);
+        continue;
+      }
+      for (float eps : spec.eps255()) {
+        sets.add(craft(spec, Method.parse(m), eps));
+        methodNames.add(Method.parse(m).cliName());
+      }
+    }
+    for (int a = 0; a < spec.archs().size(); a++) {
+      String arch = spec.archs().get(a);
+      log.printf("[%d/%d] %s on the clean training set%n", ++done[0], total, arch);
+      clean.put(arch, train(spec, arch, spec.train(), null, appropriatorSeed(spec.seed(), a)));
+    }
+    for (int s = 0; s < sets.size(); s++) {
+      Crafted set = sets.get(s);
+      String method = methodNames.get(s);
+      for (Defense defense : spec.defenses()) {
+        LabeledImages defended = defense.preprocess(set.images());
+        for (int a = 0; a < spec.archs().size(); a++) {
+          String arch = spec.archs().get(a);
+          long seed = appropriatorSeed(spec.seed(), a);
+          TrainedModel cleanModel = clean.get(arch);
+          TrainedModel model;
+          if (method.equals(NONE) && defense == Defenses.NONE) {
+            model = cleanModel; // the same images, architecture and seed: the clean-trained run itself
+          } else {
+            log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%n", ++done[0], total, arch, method,
+                fmt(set.eps255()), defense.label());
+            model = train(spec, arch, defended, defense.batchTransform(), seed);
+          }
+          EvaluationRecord r = new EvaluationRecord(spec.dataset(), spec.train().size(), spec.test().size(), method,
+              method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(), arch,
+              defense.label(), cleanModel.finalAccuracy(), model.finalAccuracy(), seed, spec.command(),
+              spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(), set.seconds(),
+              set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(), model.confusion());
+          records.add(r);
+          log.printf("    clean-trained %.2f%%  protected-trained %.2f%%%n", 100 * r.cleanTrainedAcc(),
+              100 * r.protectedAcc());
+        }
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Settings at equal crafting compute: SEP-FA-VR's T·(n+M) gradient evaluations per image is the budget;
+   * the baseline (one model) gets T·(n+M) steps, SEP and SEP-FA (n models per step) T·(n+M)/n steps, noise none.
+   */
+  public static ProtectionSettings equalCompute(Profile profile, Method method, float eps255, int available,
+      long seed) {
+    ProtectionSettings vr = profile.settings(Method.SEP_FA_VR, eps255 / 255f, available, seed);
+    int n = vr.checkpoints().length;
+    long budget = vr.gradientEvaluationsPerImage(n);
+    return switch (method) {
+      case SEP_FA_VR, UNIFORM_NOISE -> vr.withMethod(method);
+      case BASELINE -> vr.withMethod(method).withSteps((int) budget);
+      case SEP, SEP_FA -> vr.withMethod(method).withSteps((int) Math.max(1, Math.round((double) budget / n)));
+    };
+  }
+
+  /** The appropriator's seed for the a-th architecture: derived from the run seed, never the bundle's. */
+  public static long appropriatorSeed(long runSeed, int archIndex) {
+    return 1_000_003L * (runSeed + 1) + 7919L * archIndex;
+  }
+
+  private Crafted craft(Spec spec, Method method, float eps255) {
+    if (spec.ensemble() == null) {
+      throw new IllegalArgumentException("method " + method + " needs a bundle to craft with");
+    }
+    ProtectionSettings settings = equalCompute(spec.profile(), method, eps255, spec.ensemble().size(), spec.seed());
+    log.printf("crafting %s (%d gradient evaluations per image)%n", settings,
+        settings.gradientEvaluationsPerImage(settings.checkpoints().length));
+    DatasetProtection.Result result = new DatasetProtection(log).run(new Protector(spec.ensemble(), settings),
+        spec.train(), spec.craftBatchSize());
+    log.println(result.summary().describe());
+    // Crafting may replace unknown labels by pseudo-labels; the appropriator trains on the true labels.
+    LabeledImages images = spec.train().withPixels(result.protectedImages().rawPixels());
+    writeStrip(spec, images, method.cliName(), eps255, settings.toString());
+    if (spec.outDir() != null) {
+      // Crafting is the expensive part: keep the set, so that 'evaluate --protected DIR' can reuse it.
+      try {
+        ProtectedOutput.write(images, spec.outDir().resolve("protected-" + method.cliName() + "-eps" + fmt(eps255)),
+            "idx");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return new Crafted(images, settings.toString(), settings.gradientEvaluationsPerImage(settings.checkpoints().length),
+        result.summary().seconds(), result.summary().imagesPerSecond(), eps255);
+  }
+
+  private Crafted given(Spec spec) {
+    LabeledImages g = spec.given();
+    if (g.size() != spec.train().size() || !java.util.Arrays.equals(g.labels(), spec.train().labels())) {
+      throw new IllegalArgumentException("the protected set (" + g.size() + " images) is not the clean training set "
+          + "(" + spec.train().size() + " images) in the same order with the same labels; use the same --train, "
+          + "--train-limit and --seed as the protect run");
+    }
+    int max = 0;
+    byte[] a = spec.train().rawPixels();
+    byte[] b = g.rawPixels();
+    for (int i = 0; i < a.length; i++) {
+      max = Math.max(max, Math.abs((a[i] & 0xff) - (b[i] & 0xff)));
+    }
+    log.printf("given protected set: max |δ| = %d/255%n", max);
+    writeStrip(spec, g, GIVEN, max, "given protected set");
+    return new Crafted(g, "given", 0, 0, 0, max);
+  }
+
+  private void writeStrip(Spec spec, LabeledImages protectedImages, String method, float eps255, String settings) {
+    if (spec.outDir() == null) {
+      return;
+    }
+    try {
+      DatasetProtection.writeBeforeAfter(spec.train(), protectedImages, eps255, 10,
+          spec.outDir().resolve(stripName(method, eps255)), spec.command() + " | " + settings + " | seed "
+              + spec.seed());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String stripName(String method, double eps255) {
+    return "before-after-" + method + "-eps" + fmt(eps255) + ".png";
+  }
+
+  private TrainedModel train(Spec spec, String arch, LabeledImages data, BatchTransform transform, long seed) {
+    // Every appropriator starts from its own seed, whatever ran before it in this JVM.
+    Engine.getInstance().setRandomSeed((int) seed);
+    FeatureClassifier model = factory.create(arch, data);
+    TrainingConfig config = spec.appropriator().withSeed(seed);
+    List<Double> curve = new ArrayList<>();
+    int[][][] confusion = new int[1][][];
+    long start = System.nanoTime();
+    int batches = (data.size() + config.batchSize() - 1) / config.batchSize();
+    try (NDManager manager = DjlRuntime.engine().newBaseManager(spec.device());
+        Progress progress = new Progress("  " + arch, (long) batches * config.epochs(), log).unit("batches")) {
+      new ClassifierTrainer(config, spec.device(), transform).fit(model, data, new TrainingListener() {
+        @Override
+        public void onBatch(int epoch, int b, int total, double loss) {
+          progress.metric("epoch", epoch).metric("loss", loss).step();
+        }
+
+        @Override
+        public void onEpochEnd(EpochStats stats, FeatureClassifier m, ParameterStore ps) {
+          int[] predictions = ClassifierMetrics.predict(m, ps, manager, spec.test(), 256);
+          double acc = ClassifierMetrics.accuracy(predictions, spec.test().labels());
+          curve.add(acc);
+          progress.metric("test-acc", 100 * acc);
+          if (stats.epoch() == config.epochs()) {
+            confusion[0] = ClassifierMetrics.confusionMatrix(predictions, spec.test().labels(),
+                spec.test().numClasses());
+          }
+        }
+      });
+    }
+    return new TrainedModel(List.copyOf(curve), confusion[0], (System.nanoTime() - start) / 1e9);
+  }
+
+  private static int countTrainings(Spec spec) {
+    int sets = spec.given() == null ? 0 : 1;
+    for (String m : spec.methods()) {
+      sets += m.equals(NONE) ? 1 : spec.eps255().size();
+    }
+    int runs = sets * spec.defenses().size() * spec.archs().size();
+    if (spec.methods().contains(NONE) && spec.defenses().contains(Defenses.NONE)) {
+      runs -= spec.archs().size();
+    }
+    return spec.archs().size() + runs;
+  }
+
+  private static void checkDisjointShapes(Spec spec) {
+    LabeledImages tr = spec.train();
+    LabeledImages te = spec.test();
+    if (tr.channels() != te.channels() || tr.height() != te.height() || tr.width() != te.width()
+        || !tr.classNames().equals(te.classNames())) {
+      throw new IllegalArgumentException("training and test data differ in image shape or classes: " + tr + " vs "
+          + te);
+    }
+  }
+
+  static String fmt(double v) {
+    return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+  }
+}

@@ -1,0 +1,57 @@
+package io.sepshield.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.sepshield.eval.EvaluationRecord;
+import io.sepshield.eval.EvaluationReport;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class EvaluateCommandTest {
+  @Test
+  void evaluatesWithoutABundleWhenNothingIsCraftedAndRecordsTheCommand(@TempDir Path out) throws Exception {
+    String[] args = {"evaluate", "--train", "synthetic:classes=3,per-class=20,size=12,channels=1,seed=1",
+        "--train-limit", "0", "--test", "synthetic:classes=3,per-class=10,size=12,channels=1,seed=2",
+        "--methods", "none", "--archs", "resnet8", "--defenses", "none,bits:2", "--epochs", "1", "--device", "cpu",
+        "--out", out.toString()};
+    PrintStream stdout = System.out;
+    PrintStream stderr = System.err;
+    ByteArrayOutputStream table = new ByteArrayOutputStream();
+    int rc;
+    try {
+      System.setOut(new PrintStream(table, true));
+      System.setErr(new PrintStream(new ByteArrayOutputStream(), true));
+      rc = new CommandLine(new SepShieldCommand()).execute(args);
+    } finally {
+      System.setOut(stdout);
+      System.setErr(stderr);
+    }
+    assertEquals(0, rc, table.toString());
+    assertTrue(table.toString().contains("| none | 0 | resnet8 | bits:2 |"), table.toString());
+    List<EvaluationRecord> records = EvaluationReport.readJson(out.resolve("results.json"));
+    assertEquals(2, records.size());
+    assertEquals("sep-shield " + String.join(" ", args), records.get(0).command());
+    assertEquals(60, records.get(0).trainImages());
+    assertTrue(Files.exists(out.resolve("report.md")));
+  }
+
+  @Test
+  void craftingWithoutABundleIsAOneLineError(@TempDir Path out) {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    CommandLine cli = new CommandLine(new SepShieldCommand());
+    cli.setExecutionExceptionHandler(SepShieldCommand::reportError);
+    cli.setErr(new java.io.PrintWriter(err, true));
+    int rc = cli.execute("evaluate", "--bundle", out.resolve("nothing").toString(), "--train",
+        "synthetic:classes=2,per-class=4,size=8,channels=1,seed=1", "--test",
+        "synthetic:classes=2,per-class=4,size=8,channels=1,seed=2", "--methods", "sep-fa-vr", "--device", "cpu",
+        "--out", out.toString());
+    assertEquals(1, rc);
+    assertTrue(err.toString().startsWith("error: no bundle at"), err.toString());
+  }
+}

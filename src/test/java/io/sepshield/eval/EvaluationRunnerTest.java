@@ -1,0 +1,156 @@
+package io.sepshield.eval;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import ai.djl.Device;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.sep.ProtectionSettings;
+import io.sepshield.testing.TinyModels;
+import io.sepshield.train.ClassifierMetrics;
+import io.sepshield.train.TrainingConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EvaluationRunnerTest {
+  private static final EvaluationRunner.ModelFactory TINY =
+      (arch, data) -> TinyModels.tinyClassifier(data.channels(), data.numClasses());
+
+  private static final int[] OFFSETS = {-72, 72, -24, 24};
+
+  /**
+   * A planted shortcut: every training image of class k gets a class-specific brightness offset, absent from the
+   * test images, and its texture is taken from a random image of any class. Labels stay; in training the shortcut
+   * is the only feature that predicts them, so a model that learns it has nothing to use on clean test images.
+   * (With the textures kept, the tiny model learns both and the test would measure little.)
+   */
+  static LabeledImages withShortcut(LabeledImages clean, long seed) {
+    byte[] src = clean.rawPixels();
+    byte[] px = new byte[src.length];
+    int size = clean.imageBytes();
+    java.util.Random random = new java.util.Random(seed);
+    for (int i = 0; i < clean.size(); i++) {
+      int from = random.nextInt(clean.size()) * size;
+      int offset = OFFSETS[clean.label(i)];
+      for (int p = 0; p < size; p++) {
+        px[i * size + p] = (byte) Math.max(0, Math.min(255, (src[from + p] & 0xff) + offset));
+      }
+    }
+    return clean.withPixels(px);
+  }
+
+  @Test
+  void aPlantedShortcutIsLearnedAndCleanTestAccuracyDrops(@TempDir Path out) throws Exception {
+    LabeledImages train = TinyModels.textures(4, 40, 1, 11);
+    LabeledImages test = TinyModels.textures(4, 25, 1, 12);
+    LabeledImages poisoned = withShortcut(train, 5);
+    EvaluationRunner.Spec spec = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of("none"),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE, new BitDepthDefense(1)),
+        new TrainingConfig(3, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false, 0), 3,
+        "test-command", Device.cpu(), 32, poisoned, out);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    List<EvaluationRecord> records = new EvaluationRunner(new PrintStream(log, true), TINY).run(spec);
+
+    // given × {none, bits:1} and none × {bits:1}; none × none reuses the clean-trained run.
+    assertEquals(4, records.size());
+    EvaluationRecord given = records.get(0);
+    assertEquals("given", given.method());
+    assertEquals("none", given.defense());
+    assertTrue(given.eps() >= 72, "max |δ| " + given.eps());
+    assertEquals(3, given.protectedCurve().size());
+    assertTrue(given.cleanTrainedAcc() > 0.8, "clean-trained model should learn the textures: "
+        + given.cleanTrainedAcc());
+    assertTrue(given.protectedAcc() < given.cleanTrainedAcc() - 0.25, "shortcut-trained model should do worse on "
+        + "clean images: " + given.protectedAcc() + " vs " + given.cleanTrainedAcc());
+    // The reported accuracy is what the confusion matrix says.
+    int correct = 0;
+    int total = 0;
+    for (int t = 0; t < 4; t++) {
+      for (int p = 0; p < 4; p++) {
+        total += given.confusion()[t][p];
+        correct += t == p ? given.confusion()[t][p] : 0;
+      }
+    }
+    assertEquals(test.size(), total);
+    assertEquals(given.protectedAcc(), (double) correct / total, 1e-12);
+    EvaluationRecord noneNone = records.stream().filter(r -> r.method().equals("none") && r.defense()
+        .equals("none")).findFirst().orElseThrow();
+    assertEquals(noneNone.cleanTrainedAcc(), noneNone.protectedAcc());
+    assertTrue(Files.exists(out.resolve("before-after-given-eps" + EvaluationRunner.fmt(given.eps()) + ".png")));
+
+    Path report = EvaluationReport.write(records, out, train.classNames(), "test");
+    assertTrue(Files.readString(report).contains("| given | " + EvaluationRunner.fmt(given.eps()) + " | tiny | none |"));
+    String eps = EvaluationRunner.fmt(given.eps());
+    for (String f : List.of("results.json", "curves-given-eps" + eps + ".png", "curves-none-eps0.png",
+        "bars-eps" + eps + ".png", "confusion.png")) {
+      assertTrue(Files.size(out.resolve(f)) > 100, f);
+    }
+    List<EvaluationRecord> back = EvaluationReport.readJson(out.resolve("results.json"));
+    assertEquals(records.size(), back.size());
+    for (int i = 0; i < records.size(); i++) {
+      EvaluationRecord a = records.get(i);
+      EvaluationRecord b = back.get(i);
+      assertEquals(a.method(), b.method());
+      assertEquals(a.defense(), b.defense());
+      assertEquals(a.protectedAcc(), b.protectedAcc());
+      assertEquals(a.protectedCurve(), b.protectedCurve());
+      assertEquals(a.seed(), b.seed());
+      assertArrayEquals(a.confusion()[2], b.confusion()[2]);
+    }
+    String json = Files.readString(out.resolve("results.json"));
+    for (String field : List.of("\"dataset\"", "\"train_images\"", "\"method\"", "\"profile\"", "\"eps\"",
+        "\"arch\"", "\"defense\"", "\"clean_trained_acc\"", "\"protected_acc\"", "\"seed\"", "\"command\"")) {
+      assertTrue(json.contains(field), field);
+    }
+  }
+
+  @Test
+  void aGivenSetThatIsNotTheTrainingSetIsRefused() {
+    LabeledImages train = TinyModels.textures(2, 4, 1, 1);
+    LabeledImages other = TinyModels.textures(2, 5, 1, 1);
+    EvaluationRunner.Spec spec = new EvaluationRunner.Spec(train, "t", train, null, "", List.of(), List.of(),
+        Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), TrainingConfig.shortRun(1, 0), 0, "c", Device.cpu(),
+        8, other, null);
+    // Refused before any model is trained.
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    EvaluationRunner logged = new EvaluationRunner(new PrintStream(log, true), TINY);
+    assertThrows(IllegalArgumentException.class, () -> logged.run(spec));
+    assertFalse(log.toString().contains("clean training set"), log.toString());
+  }
+
+  @Test
+  void accuracyAndConfusionCountWhatTheyShould() {
+    int[] labels = {0, 0, 1, 1, 2, 2};
+    int[] predictions = {0, 1, 1, 1, 0, 2};
+    assertEquals(4.0 / 6, ClassifierMetrics.accuracy(predictions, labels), 1e-12);
+    int[][] m = ClassifierMetrics.confusionMatrix(predictions, labels, 3);
+    assertArrayEquals(new int[] {1, 1, 0}, m[0]);
+    assertArrayEquals(new int[] {0, 2, 0}, m[1]);
+    assertArrayEquals(new int[] {1, 0, 1}, m[2]);
+  }
+
+  @Test
+  void everyMethodGetsTheSameCraftingComputeAsSepFaVr() {
+    for (Profile profile : Profile.values()) {
+      ProtectionSettings vr = EvaluationRunner.equalCompute(profile, Method.SEP_FA_VR, 8, 15, 0);
+      int n = vr.checkpoints().length;
+      long budget = vr.gradientEvaluationsPerImage(n);
+      assertEquals((long) profile.steps() * (n + profile.innerSteps()), budget);
+      assertEquals(budget, EvaluationRunner.equalCompute(profile, Method.BASELINE, 8, 15, 0)
+          .gradientEvaluationsPerImage(n));
+      for (Method m : List.of(Method.SEP, Method.SEP_FA)) {
+        long spent = EvaluationRunner.equalCompute(profile, m, 8, 15, 0).gradientEvaluationsPerImage(n);
+        assertTrue(Math.abs(spent - budget) <= n / 2, m + " " + spent + " vs " + budget);
+      }
+      assertEquals(0, EvaluationRunner.equalCompute(profile, Method.UNIFORM_NOISE, 8, 15, 0)
+          .gradientEvaluationsPerImage(n));
+      assertEquals(8f / 255f, EvaluationRunner.equalCompute(profile, Method.SEP, 8, 15, 0).epsilon(), 1e-9);
+    }
+  }
+}
