@@ -96,6 +96,9 @@ public final class ProtectionServer implements AutoCloseable {
         o.slowestBatch());
     if (o.stateDir() != null) {
       config.put(StreamsConfig.STATE_DIR_CONFIG, o.stateDir());
+    } else if (kafka != null) {
+      // An embedded broker is new on every start; state left from an earlier one would not match its topics.
+      config.put(StreamsConfig.STATE_DIR_CONFIG, kafka.directory().resolve("streams-state").toString());
     }
     service = new ProtectionService(engine, o.stream(), config, new SchemaRegistryClient(registryUrl)).start();
     service.awaitRunning(Duration.ofMinutes(2));

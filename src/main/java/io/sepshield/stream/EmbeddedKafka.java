@@ -121,6 +121,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
   }
 
+  /** Temporary directory holding the broker's data; deleted on {@link #close()}. */
+  public Path directory() {
+    return directory;
+  }
+
   public String bootstrapServers() {
     return bootstrapServers;
   }
