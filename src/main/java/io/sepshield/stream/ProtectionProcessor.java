@@ -45,6 +45,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byte[]> {
   private static final System.Logger LOG = System.getLogger(ProtectionProcessor.class.getName());
   private static final int MAX_CAUSE_CHARS = 1000;
+  private static final int MAX_ID_CHARS = 1000;
   private static final Map<String, String> FORMAT_BY_CONTENT_TYPE = Map.of("image/png", "png", "image/jpeg", "jpeg",
       "image/jpg", "jpeg", "image/bmp", "bmp", "image/gif", "gif");
 
@@ -123,6 +124,15 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         throw e; // an outage, not bad data: fail the task so the record is retried once the registry is back
       }
       throw new RejectedUpload(RejectedUpload.DESERIALIZATION_ERROR, e.getMessage(), e);
+    }
+    if (upload.getId().isEmpty() || upload.getId().length() > MAX_ID_CHARS) {
+      throw new RejectedUpload(RejectedUpload.INVALID_ID, "id must have 1.." + MAX_ID_CHARS + " characters, has "
+          + upload.getId().length());
+    }
+    for (Header h : headers) {
+      if (h.key().length() > MAX_ID_CHARS) { // the buffer stores keys as modified UTF-8, at most 64 KiB
+        throw new RejectedUpload(RejectedUpload.INVALID_ID, "header name longer than " + MAX_ID_CHARS + " characters");
+      }
     }
     String contentType = upload.getContentType().split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
     if (!settings.allowedContentTypes().contains(contentType)) {
@@ -229,6 +239,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         .setLabel(result.images().label(i))
         .setLabelPredicted(result.labelPredicted()[i])
         .setMaxAbsDelta255(result.maxAbsDelta()[i])
+        // From acceptance to publication, so it includes the wait for the batch to fill.
         .setProcessingMillis(now - p.arrivedAt())
         .setProtectedAt(Instant.ofEpochMilli(now))
         .build();

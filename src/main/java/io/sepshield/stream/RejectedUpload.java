@@ -12,6 +12,8 @@ public final class RejectedUpload extends Exception {
   public static final String DECODE_ERROR = "DECODE_ERROR";
   public static final String DESERIALIZATION_ERROR = "DESERIALIZATION_ERROR";
   public static final String INVALID_LABEL = "INVALID_LABEL";
+  /** Empty or absurdly long upload id or header name. */
+  public static final String INVALID_ID = "INVALID_ID";
   public static final String PROTECTION_ERROR = "PROTECTION_ERROR";
 
   private final String reason;
