@@ -93,6 +93,8 @@ public class StreamDemoCommand implements Callable<Integer> {
       new RetrainingJob(System.err).run(new RetrainingJob.Spec(train, Options.describe("fashion-mnist:train",
           trainImages, train), test, "fashion-mnist:test (1000)", "resnet8",
           TrainingConfig.shortRun(epochs, runtime.seed), epochs, bundleRoot, runtime.resolve()));
+    } else {
+      System.err.println("using the bundle in " + bundleRoot);
     }
     LabeledImages test = Options.load("fashion-mnist:test", 0, runtime.seed);
     LabeledImages clean = test.slice(0, Math.min(images, test.size()));
