@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @TopCommand
 @Command(name = "sep-shield", mixinStandardHelpOptions = true, version = "sep-shield 0.1.0",
     description = "Protects images against unauthorized model training (Self-Ensemble Protection, SEP-FA-VR).",
-    subcommands = {TrainCommand.class, ProtectCommand.class, DemoCommand.class, EvaluateCommand.class})
+    subcommands = {TrainCommand.class, ProtectCommand.class, DemoCommand.class, EvaluateCommand.class,
+        ServeCommand.class, StreamDemoCommand.class})
 public class SepShieldCommand {
 
   /** Errors a user can fix are reported as one line, not a stack trace. */

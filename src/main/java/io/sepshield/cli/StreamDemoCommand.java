@@ -1,0 +1,224 @@
+package io.sepshield.cli;
+
+import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.UploadedImage;
+import io.sepshield.bundle.BundleException;
+import io.sepshield.bundle.BundleLoader;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.data.PngCodec;
+import io.sepshield.jobs.DatasetProtection;
+import io.sepshield.jobs.RetrainingJob;
+import io.sepshield.registry.ConfluentAvroDeserializer;
+import io.sepshield.registry.ConfluentAvroSerializer;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.sep.EpsilonBall;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.service.ProtectionServer;
+import io.sepshield.stream.ErrorStrategy;
+import io.sepshield.stream.StreamSettings;
+import io.sepshield.train.TrainingConfig;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The streaming demo: an in-process broker and schema registry, the protection service on a Fashion-MNIST bundle,
+ * real test images produced as uploads and the protected topic consumed back, with throughput and latency.
+ */
+@Command(name = "stream-demo", mixinStandardHelpOptions = true,
+    description = "Run the protection service on an embedded Kafka and stream Fashion-MNIST test images through it.")
+public class StreamDemoCommand implements Callable<Integer> {
+  @Option(names = "--out", defaultValue = "runs/stream-demo", description = "Output directory. Default: "
+      + "${DEFAULT-VALUE}")
+  Path out;
+
+  @Option(names = "--bundle", defaultValue = "runs/demo/bundles",
+      description = "Bundle to use; trained into <out>/bundles when missing. Default: ${DEFAULT-VALUE}")
+  Path bundle;
+
+  @Option(names = "--images", defaultValue = "40", description = "Uploads to stream. Default: ${DEFAULT-VALUE}")
+  int images;
+
+  @Option(names = "--batch-size", defaultValue = "8", description = "Default: ${DEFAULT-VALUE}")
+  int batchSize;
+
+  @Option(names = "--max-delay-ms", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}")
+  long maxDelayMs;
+
+  @Option(names = "--profile", defaultValue = "fast", description = "Default: ${DEFAULT-VALUE}")
+  String profile;
+
+  @Option(names = "--eps", defaultValue = "8", description = "ε in 1/255. Default: ${DEFAULT-VALUE}")
+  float eps;
+
+  @Option(names = "--train-images", defaultValue = "2000",
+      description = "Training subset when a bundle must be trained. Default: ${DEFAULT-VALUE}")
+  int trainImages;
+
+  @Option(names = "--epochs", defaultValue = "3", description = "Epochs when training. Default: ${DEFAULT-VALUE}")
+  int epochs;
+
+  @Mixin
+  Options.Runtime runtime;
+
+  @Override
+  public Integer call() throws Exception {
+    Files.createDirectories(out);
+    Path bundleRoot = usableBundle(bundle) ? bundle : out.resolve("bundles");
+    if (!usableBundle(bundleRoot)) {
+      System.err.println("no bundle in " + bundle + "; training a small one into " + bundleRoot);
+      LabeledImages train = Options.load("fashion-mnist:train", trainImages, runtime.seed);
+      LabeledImages test = Options.load("fashion-mnist:test", 1000, runtime.seed);
+      new RetrainingJob(System.err).run(new RetrainingJob.Spec(train, Options.describe("fashion-mnist:train",
+          trainImages, train), test, "fashion-mnist:test (1000)", "resnet8",
+          TrainingConfig.shortRun(epochs, runtime.seed), epochs, bundleRoot, runtime.resolve()));
+    } else {
+      System.err.println("using the bundle in " + bundleRoot);
+    }
+    LabeledImages test = Options.load("fashion-mnist:test", 0, runtime.seed);
+    LabeledImages clean = test.slice(0, Math.min(images, test.size()));
+    StreamSettings stream = StreamSettings.defaults(batchSize, Duration.ofMillis(maxDelayMs))
+        .withErrorStrategy(ErrorStrategy.DEAD_LETTER_QUEUE);
+    Path state = Files.createTempDirectory("sep-shield-stream-demo-state-");
+    ProtectionServer.Options options = new ProtectionServer.Options(ProtectionServer.EMBEDDED,
+        ProtectionServer.EMBEDDED, "sep-shield-stream-demo", state.toString(), stream, bundleRoot, runtime.device,
+        Method.SEP_FA_VR, Profile.parse(profile), eps, runtime.seed, Duration.ofMinutes(2), "127.0.0.1", 0);
+    try (ProtectionServer server = ProtectionServer.start(options, System.err)) {
+      run(server, stream, clean);
+    } finally {
+      // The buffer's state belongs to this run's throw-away broker; a later run could not use it.
+      try (var files = Files.walk(state)) {
+        for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+    return 0;
+  }
+
+  private void run(ProtectionServer server, StreamSettings stream, LabeledImages clean) throws Exception {
+    SchemaRegistryClient registry = new SchemaRegistryClient(server.schemaRegistryUrl());
+    ConfluentAvroSerializer<UploadedImage> serializer = new ConfluentAvroSerializer<>(registry);
+    serializer.configure(Map.of(), false);
+    int n = clean.size();
+    Map<String, Integer> index = new HashMap<>();
+    long[] sentAt = new long[n];
+    long start = System.nanoTime();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        server.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (int i = 0; i < n; i++) {
+        String id = clean.id(i);
+        index.put(id, i);
+        // Every fourth upload comes without a label, so the service predicts it.
+        Integer label = i % 4 == 3 ? null : clean.label(i);
+        UploadedImage upload = UploadedImage.newBuilder().setId(id).setContentType("image/png")
+            .setImage(ByteBuffer.wrap(PngCodec.encode(clean.image(i), clean.channels(), clean.height(),
+                clean.width())))
+            .setLabel(label).setUploader("stream-demo").setSource("fashion-mnist:test").setMetadata(Map.of())
+            .setUploadedAt(Instant.now()).build();
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(stream.uploadsTopic(),
+            id.getBytes(StandardCharsets.UTF_8), serializer.serialize(stream.uploadsTopic(), upload));
+        record.headers().add("trace-id", UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8));
+        sentAt[i] = System.nanoTime();
+        producer.send(record);
+      }
+      producer.flush();
+    }
+    System.err.printf("produced %d uploads; waiting for protected images%n", n);
+
+    long[] latencyMs = new long[n];
+    byte[] protectedPixels = new byte[n * clean.imageBytes()];
+    int received = 0;
+    int predicted = 0;
+    int maxDelta = 0;
+    long lastReceived = start;
+    Map<String, Object> consumerConfig = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, server.bootstrapServers(),
+        ConsumerConfig.GROUP_ID_CONFIG, "stream-demo-reader", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    long deadline = System.nanoTime() + Duration.ofSeconds(120 + 5L * n).toNanos();
+    try (KafkaConsumer<String, ProtectedImage> consumer = new KafkaConsumer<>(consumerConfig,
+        new StringDeserializer(), new ConfluentAvroDeserializer<>(registry, ProtectedImage.class))) {
+      consumer.subscribe(List.of(stream.protectedTopic()));
+      boolean[] seen = new boolean[n];
+      while (received < n && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, ProtectedImage> r : consumer.poll(Duration.ofMillis(200))) {
+          Integer i = index.get(r.key());
+          if (i == null || seen[i]) {
+            continue;
+          }
+          long now = System.nanoTime();
+          seen[i] = true;
+          received++;
+          lastReceived = now;
+          latencyMs[i] = (now - sentAt[i]) / 1_000_000;
+          ProtectedImage p = r.value();
+          byte[] pixels = PngCodec.decode(p.getPng().array(), clean.channels()).pixels();
+          System.arraycopy(pixels, 0, protectedPixels, i * clean.imageBytes(), clean.imageBytes());
+          maxDelta = Math.max(maxDelta, EpsilonBall.maxAbsDelta(clean.image(i), pixels));
+          predicted += p.getLabelPredicted() ? 1 : 0;
+        }
+      }
+    }
+    double seconds = (lastReceived - start) / 1e9;
+    long[] sorted = Arrays.stream(latencyMs).limit(n).filter(l -> l > 0).sorted().toArray();
+    System.out.printf("bundle:       %s (%s, %s)%n", server.engine().bundleId(), profile, server.engine().settings());
+    System.out.printf("streamed:     %d uploads, %d protected, %d dead-lettered, %d batches%n", n, received,
+        server.service().stats().deadLettered(), server.service().stats().batches());
+    System.out.printf("throughput:   %.2f images/s (%.1f s from first upload to last protected image)%n",
+        received / seconds, seconds);
+    if (sorted.length > 0) {
+      System.out.printf("latency ms:   p50=%d p90=%d p99=%d max=%d (upload sent -> protected image read, "
+          + "batch size %d, max delay %d ms)%n", percentile(sorted, 50), percentile(sorted, 90),
+          percentile(sorted, 99), sorted[sorted.length - 1], batchSize, maxDelayMs);
+    }
+    System.out.printf("max |delta|:  %d/255 on the decoded PNGs (eps %.0f/255); %d labels predicted%n", maxDelta, eps,
+        predicted);
+    if (received == n) {
+      LabeledImages protectedImages = clean.withPixels(protectedPixels);
+      Path strip = DatasetProtection.writeBeforeAfter(clean, protectedImages, eps, 8,
+          out.resolve("before-after.png"), "stream-demo; bundle " + server.engine().bundleId());
+      for (int i = 0; i < Math.min(4, n); i++) {
+        Files.write(out.resolve(String.format("before-%02d.png", i)), PngCodec.encode(clean.image(i),
+            clean.channels(), clean.height(), clean.width()));
+        Files.write(out.resolve(String.format("after-%02d.png", i)), PngCodec.encode(protectedImages.image(i),
+            clean.channels(), clean.height(), clean.width()));
+      }
+      System.out.println("outputs:      " + strip + ", " + out + "/before-0*.png, " + out + "/after-0*.png");
+    } else {
+      throw new IllegalStateException("only " + received + " of " + n + " images came back in time");
+    }
+  }
+
+  private static long percentile(long[] sorted, int p) {
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
+  }
+
+  private static boolean usableBundle(Path root) {
+    try {
+      return Files.exists(root) && BundleLoader.verify(BundleLoader.resolve(root)) != null;
+    } catch (BundleException e) {
+      return false;
+    }
+  }
+}

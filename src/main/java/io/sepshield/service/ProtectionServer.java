@@ -1,0 +1,156 @@
+package io.sepshield.service;
+
+import ai.djl.Device;
+import io.sepshield.model.DjlRuntime;
+import io.sepshield.registry.InMemorySchemaRegistry;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.stream.EmbeddedKafka;
+import io.sepshield.stream.ErrorStrategy;
+import io.sepshield.stream.ProtectionEngine;
+import io.sepshield.stream.ProtectionService;
+import io.sepshield.stream.ProtectionTopology;
+import io.sepshield.stream.StreamSettings;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The running streaming service: optional embedded broker and registry, the loaded bundle, Kafka Streams and the
+ * health endpoint. Ready once the bundle is loaded and warmed up and the stream is RUNNING.
+ *
+ * <p>Kafka Streams is managed here rather than by the quarkus-kafka-streams extension: the extension starts its
+ * topology when the application boots, and this application is a command-line tool whose batch commands (train,
+ * protect, demo) must not connect to Kafka. Only {@code serve} and {@code stream-demo} create this object.
+ */
+public final class ProtectionServer implements AutoCloseable {
+  public static final String EMBEDDED = "embedded";
+
+  /** Everything {@link #start} needs; {@link #from(StreamConfig)} reads it from the Quarkus configuration. */
+  public record Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
+      StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
+      Duration slowestBatch, String healthHost, int healthPort) {}
+
+  public static Options from(StreamConfig c) {
+    StreamSettings stream = new StreamSettings(c.uploadsTopic(), c.protectedTopic(), c.deadLetterTopic(),
+        c.batchSize(), c.maxDelay(), c.allowedContentTypes(), c.maxBytes(), c.maxWidth(), c.maxHeight(),
+        c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()));
+    return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
+        stream, Path.of(c.bundle()), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
+        c.seed(), c.slowestBatch(), c.healthHost(), c.healthPort());
+  }
+
+  private final HealthEndpoint health;
+  private volatile boolean warmedUp;
+  private EmbeddedKafka kafka;
+  private InMemorySchemaRegistry registry;
+  private ProtectionEngine engine;
+  private ProtectionService service;
+  private String bootstrapServers;
+  private String registryUrl;
+
+  private ProtectionServer(Options o) throws Exception {
+    health = new HealthEndpoint(o.healthHost(), o.healthPort(), this::ready, this::live);
+  }
+
+  /** Starts everything; the health endpoint answers DOWN from the first moment until the service is ready. */
+  public static ProtectionServer start(Options o, PrintStream log) throws Exception {
+    ProtectionServer s = new ProtectionServer(o);
+    try {
+      s.startUp(o, log);
+      return s;
+    } catch (Exception | Error e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private void startUp(Options o, PrintStream log) throws Exception {
+    log.println("health endpoint: http://" + o.healthHost() + ":" + health.port() + "/q/health/ready");
+    bootstrapServers = o.bootstrapServers();
+    if (EMBEDDED.equals(bootstrapServers)) {
+      kafka = EmbeddedKafka.start();
+      bootstrapServers = kafka.bootstrapServers();
+      StreamSettings t = o.stream();
+      kafka.createTopics(t.uploadsTopic(), t.protectedTopic(), t.deadLetterTopic());
+      log.println("embedded Kafka: " + bootstrapServers);
+    }
+    registryUrl = o.schemaRegistryUrl();
+    if (EMBEDDED.equals(registryUrl)) {
+      registry = new InMemorySchemaRegistry().start();
+      registryUrl = registry.url();
+      log.println("embedded schema registry: " + registryUrl);
+    }
+    Device device = DjlRuntime.device(o.device());
+    engine = ProtectionEngine.load(o.bundle(), device, o.method(), o.profile(), o.eps255(), o.seed());
+    long t0 = System.nanoTime();
+    engine.warmUp();
+    warmedUp = true;
+    log.printf("bundle %s loaded on %s and warmed up in %d ms; %s%n", engine.bundleId(), device,
+        (System.nanoTime() - t0) / 1_000_000, engine.settings());
+    Properties config = ProtectionTopology.streamsConfig(o.applicationId(), bootstrapServers, o.stream(),
+        o.slowestBatch());
+    if (o.stateDir() != null) {
+      config.put(StreamsConfig.STATE_DIR_CONFIG, o.stateDir());
+    } else if (kafka != null) {
+      // An embedded broker is new on every start; state left from an earlier one would not match its topics.
+      config.put(StreamsConfig.STATE_DIR_CONFIG, kafka.directory().resolve("streams-state").toString());
+    }
+    service = new ProtectionService(engine, o.stream(), config, new SchemaRegistryClient(registryUrl)).start();
+    service.awaitRunning(Duration.ofMinutes(2));
+    log.printf("protecting %s -> %s (dead letters: %s), batches of %d or every %d ms%n", o.stream().uploadsTopic(),
+        o.stream().protectedTopic(), o.stream().deadLetterTopic(), o.stream().batchSize(),
+        o.stream().maxDelay().toMillis());
+  }
+
+  public boolean ready() {
+    return warmedUp && service != null && service.state() == KafkaStreams.State.RUNNING;
+  }
+
+  public boolean live() {
+    return service == null || service.state().isRunningOrRebalancing() || service.state() == KafkaStreams.State.CREATED;
+  }
+
+  public int healthPort() {
+    return health.port();
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  public String schemaRegistryUrl() {
+    return registryUrl;
+  }
+
+  public ProtectionEngine engine() {
+    return engine;
+  }
+
+  public ProtectionService service() {
+    return service;
+  }
+
+  @Override
+  public void close() throws Exception {
+    // Reverse order of start: the stream commits and leaves before the broker goes away.
+    warmedUp = false;
+    if (service != null) {
+      service.close();
+    }
+    if (engine != null) {
+      engine.close();
+    }
+    if (registry != null) {
+      registry.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+    health.close();
+  }
+}

@@ -1,0 +1,92 @@
+package io.sepshield.service;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.sepshield.stream.ProtectionTopology;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+
+/** {@code sep-shield.stream.*}: how {@code sep-shield serve} runs (application.properties, env, -D). */
+@ConfigMapping(prefix = "sep-shield.stream")
+public interface StreamConfig {
+  /** Kafka bootstrap servers, or {@code embedded} for an in-process single-node broker (demo use). */
+  @WithDefault("embedded")
+  String bootstrapServers();
+
+  /** Schema registry URL(s), or {@code embedded} for an in-process registry (demo use). */
+  @WithDefault("embedded")
+  String schemaRegistryUrl();
+
+  @WithDefault("sep-shield")
+  String applicationId();
+
+  /** Kafka Streams state directory (the batch buffer); default: Kafka's temp-dir location. */
+  Optional<String> stateDir();
+
+  @WithDefault(ProtectionTopology.UPLOADS_TOPIC)
+  String uploadsTopic();
+
+  @WithDefault(ProtectionTopology.PROTECTED_TOPIC)
+  String protectedTopic();
+
+  @WithDefault(ProtectionTopology.DEAD_LETTER_TOPIC)
+  String deadLetterTopic();
+
+  /** Bundle directory, or a folder whose LATEST names one. */
+  @WithDefault("runs/bundles")
+  String bundle();
+
+  @WithDefault("auto")
+  String device();
+
+  /** ε in 1/255. */
+  @WithDefault("8")
+  float eps();
+
+  @WithDefault("sep-fa-vr")
+  String method();
+
+  @WithDefault("fast")
+  String profile();
+
+  @WithDefault("0")
+  long seed();
+
+  @WithDefault("8")
+  int batchSize();
+
+  @WithDefault("2s")
+  Duration maxDelay();
+
+  /** Upper bound on crafting one full batch; sizes poll and transaction timeouts. */
+  @WithDefault("2m")
+  Duration slowestBatch();
+
+  /** dead-letter-queue, continue or fail. */
+  @WithDefault("dead-letter-queue")
+  String errorStrategy();
+
+  @WithDefault("image/png,image/jpeg,image/bmp,image/gif")
+  Set<String> allowedContentTypes();
+
+  @WithDefault("16777216")
+  int maxBytes();
+
+  @WithDefault("4096")
+  int maxWidth();
+
+  @WithDefault("4096")
+  int maxHeight();
+
+  @WithDefault("16777216")
+  long maxPixels();
+
+  /** Port of the health endpoint (/q/health, /q/health/ready, /q/health/live) on 127.0.0.1; 0 = ephemeral. */
+  @WithDefault("8080")
+  int healthPort();
+
+  /** Interface the health endpoint binds to. */
+  @WithDefault("127.0.0.1")
+  String healthHost();
+}

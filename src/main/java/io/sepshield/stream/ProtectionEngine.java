@@ -1,0 +1,112 @@
+package io.sepshield.stream;
+
+import ai.djl.Device;
+import io.sepshield.bundle.BundleLoader;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.sep.ProtectedBatch;
+import io.sepshield.sep.ProtectionSettings;
+import io.sepshield.sep.Protector;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A loaded bundle with its crafting settings: what the stream processor needs to protect a batch and to describe the
+ * result (bundle id, profile, input shape).
+ */
+public final class ProtectionEngine implements AutoCloseable {
+  private final String bundleId;
+  private final String profile;
+  private final Protector protector;
+  private final AutoCloseable resources;
+  private final List<String> classNames;
+  private final int channels;
+  private final int height;
+  private final int width;
+
+  /**
+   * @param resources closed with the engine (the loaded bundle or the ensemble)
+   */
+  public ProtectionEngine(String bundleId, String profile, CheckpointEnsemble ensemble, ProtectionSettings settings,
+      AutoCloseable resources) {
+    this.bundleId = bundleId;
+    this.profile = profile;
+    this.protector = new Protector(ensemble, settings);
+    this.resources = resources;
+    long[] shape = ensemble.inputShape();
+    this.channels = (int) shape[0];
+    this.height = (int) shape[1];
+    this.width = (int) shape[2];
+    List<String> names = new ArrayList<>();
+    for (int k = 0; k < ensemble.numClasses(); k++) {
+      names.add("class-" + k);
+    }
+    this.classNames = List.copyOf(names);
+  }
+
+  /** Loads a bundle (directory or a folder with LATEST) and derives the settings from the profile. */
+  public static ProtectionEngine load(Path bundle, Device device, Method method, Profile profile, float eps255,
+      long seed) {
+    BundleLoader.LoadedBundle loaded = BundleLoader.load(bundle, device);
+    try {
+      ProtectionSettings settings = profile.settings(method, eps255 / 255f, loaded.ensemble().size(), seed);
+      return new ProtectionEngine(loaded.manifest().bundleId(), profile.cliName(), loaded.ensemble(), settings,
+          loaded);
+    } catch (RuntimeException e) {
+      loaded.close();
+      throw e;
+    }
+  }
+
+  /** Crafts one blank image so that the first real batch does not pay for native initialisation. */
+  public void warmUp() {
+    LabeledImages blank = new LabeledImages(channels, height, width, new byte[channels * height * width],
+        new int[] {0}, classNames, List.of("warm-up"));
+    protector.protect(blank);
+  }
+
+  public ProtectedBatch protect(LabeledImages batch) {
+    return protector.protect(batch);
+  }
+
+  public String bundleId() {
+    return bundleId;
+  }
+
+  public String profile() {
+    return profile;
+  }
+
+  public ProtectionSettings settings() {
+    return protector.settings();
+  }
+
+  /** Placeholder names "class-k": the stream carries class indices only. */
+  public List<String> classNames() {
+    return classNames;
+  }
+
+  public int numClasses() {
+    return classNames.size();
+  }
+
+  public int channels() {
+    return channels;
+  }
+
+  public int height() {
+    return height;
+  }
+
+  public int width() {
+    return width;
+  }
+
+  @Override
+  public void close() throws Exception {
+    resources.close();
+  }
+}

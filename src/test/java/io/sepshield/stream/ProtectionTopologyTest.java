@@ -1,0 +1,263 @@
+package io.sepshield.stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.UploadedImage;
+import io.sepshield.data.ChwImage;
+import io.sepshield.data.ImageResize;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.data.PngCodec;
+import io.sepshield.registry.ConfluentAvroDeserializer;
+import io.sepshield.registry.ConfluentAvroSerializer;
+import io.sepshield.registry.InMemorySchemaRegistry;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.sep.EpsilonBall;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.UnaryOperator;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.test.TestRecord;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.errors.StreamsException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProtectionTopologyTest {
+  static final Duration MAX_DELAY = Duration.ofSeconds(2);
+  static LabeledImages data;
+  static ProtectionEngine engine;
+  static InMemorySchemaRegistry registryServer;
+  static SchemaRegistryClient registry;
+
+  @TempDir
+  Path stateDir;
+  TopologyTestDriver driver;
+  StreamStats stats;
+  TestInputTopic<byte[], byte[]> uploads;
+  TestOutputTopic<String, ProtectedImage> protectedImages;
+  TestOutputTopic<byte[], byte[]> deadLetters;
+  ConfluentAvroSerializer<UploadedImage> uploadSerializer;
+
+  @BeforeAll
+  static void engineAndRegistry() throws Exception {
+    data = StreamFixtures.data();
+    engine = StreamFixtures.tinyEngine(data);
+    registryServer = new InMemorySchemaRegistry().start();
+    registry = new SchemaRegistryClient(registryServer.url());
+  }
+
+  @AfterAll
+  static void close() throws Exception {
+    engine.close();
+    registryServer.close();
+  }
+
+  @AfterEach
+  void closeDriver() {
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  void start(StreamSettings settings, SchemaRegistryClient processorRegistry) {
+    stats = new StreamStats();
+    Properties props = ProtectionTopology.streamsConfig("sep-shield-test", "unused:9092", settings,
+        Duration.ofSeconds(10));
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    driver = new TopologyTestDriver(ProtectionTopology.build(settings, engine, processorRegistry, stats), props);
+    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
+    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
+        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
+    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
+    uploadSerializer = new ConfluentAvroSerializer<>(registry);
+    uploadSerializer.configure(Map.of(), false);
+  }
+
+  void start(StreamSettings settings) {
+    start(settings, registry);
+  }
+
+  byte[] bytes(UploadedImage upload) {
+    return uploadSerializer.serialize(ProtectionTopology.UPLOADS_TOPIC, upload);
+  }
+
+  void send(String key, byte[] value, String traceId) {
+    Headers headers = new RecordHeaders().add("trace-id", traceId.getBytes(StandardCharsets.UTF_8));
+    uploads.pipeInput(new TestRecord<>(key.getBytes(StandardCharsets.UTF_8), value, headers));
+  }
+
+  @Test
+  void fullBatchIsProtectedWithIdsHeadersAndEpsilonBound() throws Exception {
+    start(StreamSettings.defaults(3, Duration.ofHours(1)));
+    send("up-0", bytes(StreamFixtures.pngUpload(data, 0, "up-0")), "trace-0");
+    UploadedImage unlabeled = StreamFixtures.pngUpload(data, 1, "up-1");
+    unlabeled.setLabel(null);
+    send("up-1", bytes(unlabeled), "trace-1");
+    assertTrue(protectedImages.isEmpty(), "two of three: still buffered");
+    assertEquals(0, stats.batches());
+    send("up-2", bytes(StreamFixtures.pngUpload(data, 2, "up-2")), "trace-2");
+
+    List<TestRecord<String, ProtectedImage>> out = protectedImages.readRecordsToList();
+    assertEquals(List.of("up-0", "up-1", "up-2"), out.stream().map(TestRecord::key).toList());
+    assertEquals(1, stats.batches());
+    for (int i = 0; i < 3; i++) {
+      ProtectedImage p = out.get(i).value();
+      assertEquals("up-" + i, p.getId());
+      assertEquals("trace-" + i, new String(out.get(i).headers().lastHeader("trace-id").value(),
+          StandardCharsets.UTF_8), "headers are carried through");
+      assertEquals("tiny-test-bundle", p.getBundleId());
+      assertEquals("fast", p.getProfile());
+      assertEquals("SEP-FA-VR", p.getMethod());
+      assertEquals(StreamFixtures.EPS255, p.getEpsilon255(), 1e-4);
+      assertEquals(i == 1, p.getLabelPredicted());
+      if (i != 1) {
+        assertEquals(data.label(i), p.getLabel());
+      }
+      assertEquals((p.getLabel() + 2) % 4, p.getTargetClass(), "g(y) = (y + K/2) mod K");
+      assertEquals(12, p.getWidth());
+      assertEquals(1, p.getChannels());
+      ChwImage decoded = PngCodec.decode(toArray(p.getPng()), 1);
+      int maxDelta = EpsilonBall.maxAbsDelta(data.image(i), decoded.pixels());
+      assertEquals(p.getMaxAbsDelta255(), maxDelta, "reported max |δ| matches the decoded PNG");
+      assertTrue(maxDelta <= StreamFixtures.EPS255, "ε-bound on the published PNG: " + maxDelta);
+      assertTrue(maxDelta > 0, "the image was actually perturbed");
+    }
+    assertTrue(deadLetters.isEmpty());
+  }
+
+  @Test
+  void partialBatchIsFlushedByTheWallClockPunctuator() {
+    start(StreamSettings.defaults(10, MAX_DELAY));
+    send("a", bytes(StreamFixtures.pngUpload(data, 3, "a")), "t");
+    driver.advanceWallClockTime(Duration.ofMillis(1000));
+    send("b", bytes(StreamFixtures.pngUpload(data, 4, "b")), "t");
+    driver.advanceWallClockTime(Duration.ofMillis(500));
+    assertTrue(protectedImages.isEmpty(), "younger than the max delay");
+    driver.advanceWallClockTime(Duration.ofMillis(600)); // "a" is now 2.1 s old
+    assertEquals(List.of("a", "b"), keys(protectedImages));
+    assertEquals(1, stats.batches(), "both went in one batch");
+    try (var buffered = driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+      assertFalse(buffered.hasNext(), "buffer emptied in the same step");
+    }
+    driver.advanceWallClockTime(Duration.ofSeconds(10));
+    assertTrue(protectedImages.isEmpty(), "nothing is published twice");
+  }
+
+  @Test
+  void largerImagesAreResizedToTheBundleShape() throws Exception {
+    start(StreamSettings.defaults(1, MAX_DELAY));
+    byte[] big = ImageResize.resize(data.image(5), 1, 12, 12, 30, 24);
+    send("big", bytes(StreamFixtures.upload("big", "image/png", PngCodec.encode(big, 1, 30, 24), 1)), "t");
+    ProtectedImage p = protectedImages.readValue();
+    assertEquals(12, p.getHeight());
+    assertEquals(12, p.getWidth());
+    assertEquals(12 * 12, PngCodec.decode(toArray(p.getPng()), 1).pixels().length);
+  }
+
+  @Test
+  void badInputsGoToTheDeadLetterTopicWithOriginalBytesAndHeaders() {
+    start(StreamSettings.defaults(2, MAX_DELAY).withLimits(1 << 20, 256, 256, 256 * 256));
+    byte[] png = PngCodec.encode(data.image(0), 1, 12, 12);
+    byte[] huge = PngCodec.encode(new byte[2000 * 300], 1, 300, 2000); // small file, too wide
+    byte[] unknownSchemaId = {0, 0, 0, 0x7f, 0x7f, 2, 4, 6};
+    byte[] truncated = Arrays.copyOf(png, 40); // PNG signature and IHDR only
+    Map<String, byte[]> bad = new java.util.LinkedHashMap<>();
+    bad.put("not-an-image", bytes(StreamFixtures.upload("not-an-image", "image/png",
+        "hello, world".getBytes(StandardCharsets.UTF_8), null)));
+    bad.put("oversized", bytes(StreamFixtures.upload("oversized", "image/png", huge, null)));
+    bad.put("unknown-format", bytes(StreamFixtures.upload("unknown-format", "image/tiff", png, null)));
+    bad.put("garbage-avro", "definitely not avro".getBytes(StandardCharsets.UTF_8));
+    bad.put("unknown-schema", unknownSchemaId);
+    bad.put("truncated", bytes(StreamFixtures.upload("truncated", "image/png", truncated, null)));
+    bad.put("bad-label", bytes(StreamFixtures.upload("bad-label", "image/png", png, 9)));
+    bad.put("long-id", bytes(StreamFixtures.upload("x".repeat(70_000), "image/png", png, 0)));
+    Map<String, String> expectedReason = Map.of("not-an-image", "UNSUPPORTED_FORMAT", "oversized", "TOO_LARGE",
+        "unknown-format", "UNSUPPORTED_FORMAT", "garbage-avro", "DESERIALIZATION_ERROR", "unknown-schema",
+        "DESERIALIZATION_ERROR", "truncated", "DECODE_ERROR", "bad-label", "INVALID_LABEL", "long-id", "INVALID_ID");
+
+    // Interleaved with good uploads, which must still come out protected.
+    send("good-0", bytes(StreamFixtures.pngUpload(data, 0, "good-0")), "g0");
+    bad.forEach((key, value) -> send(key, value, "trace-" + key));
+    send("good-1", bytes(StreamFixtures.pngUpload(data, 1, "good-1")), "g1");
+
+    assertEquals(List.of("good-0", "good-1"), keys(protectedImages));
+    List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
+    assertEquals(bad.size(), dlq.size(), "every bad record is dead-lettered, none dropped");
+    long offset = 1; // good-0 is at offset 0
+    for (TestRecord<byte[], byte[]> r : dlq) {
+      String key = new String(r.key(), StandardCharsets.UTF_8);
+      assertArrayEquals(bad.get(key), r.value(), "original bytes of " + key);
+      assertEquals(expectedReason.get(key), header(r, DeadLetters.REASON), key);
+      assertFalse(header(r, DeadLetters.CAUSE).isBlank());
+      assertEquals(ProtectionTopology.UPLOADS_TOPIC, header(r, DeadLetters.TOPIC));
+      assertEquals("0", header(r, DeadLetters.PARTITION));
+      assertEquals(Long.toString(offset++), header(r, DeadLetters.OFFSET), key);
+      assertEquals("trace-" + key, header(r, "trace-id"), "original headers kept");
+    }
+    assertTrue(header(dlq.get(4), DeadLetters.CAUSE).contains("Unknown schema id"), header(dlq.get(4),
+        DeadLetters.CAUSE));
+    assertEquals(bad.size(), stats.deadLettered());
+    assertEquals(2, stats.protectedImages());
+  }
+
+  @Test
+  void continueStrategyCountsAndFailStrategyStops() {
+    start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.CONTINUE));
+    send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t");
+    send("ok", bytes(StreamFixtures.pngUpload(data, 0, "ok")), "t");
+    assertTrue(deadLetters.isEmpty());
+    assertEquals(1, stats.skipped());
+    assertEquals(List.of("ok"), keys(protectedImages));
+    driver.close();
+
+    start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.FAIL));
+    assertThrows(StreamsException.class, () -> send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t"));
+    assertTrue(deadLetters.isEmpty());
+  }
+
+  @Test
+  void registryOutageFailsInsteadOfDeadLettering() throws Exception {
+    InMemorySchemaRegistry gone = new InMemorySchemaRegistry().start();
+    SchemaRegistryClient unreachable = new SchemaRegistryClient(gone.url());
+    gone.close();
+    start(StreamSettings.defaults(1, MAX_DELAY), unreachable);
+    byte[] valid = bytes(StreamFixtures.pngUpload(data, 0, "x"));
+    RuntimeException e = assertThrows(RuntimeException.class, () -> send("x", valid, "t"));
+    assertTrue(ProtectionProcessor.registryUnreachable(e), "the outage is what surfaced: " + e);
+    assertTrue(deadLetters.isEmpty(), "an outage is not bad data");
+    assertTrue(protectedImages.isEmpty());
+  }
+
+  private static List<String> keys(TestOutputTopic<String, ProtectedImage> topic) {
+    return topic.readRecordsToList().stream().map(TestRecord::key).toList();
+  }
+
+  private static String header(TestRecord<byte[], byte[]> r, String name) {
+    var h = r.headers().lastHeader(name);
+    assertNotNull(h, "header " + name);
+    return new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  private static byte[] toArray(java.nio.ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.duplicate().get(out);
+    return out;
+  }
+}

@@ -1,0 +1,42 @@
+package io.sepshield.stream;
+
+import io.sepshield.avro.UploadedImage;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.data.PngCodec;
+import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.testing.TinyModels;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+
+/** A tiny engine and uploads built from the tiny texture data set (12×12 gray, 4 classes). */
+final class StreamFixtures {
+  static final int EPS255 = 8;
+
+  private StreamFixtures() {}
+
+  static LabeledImages data() {
+    return TinyModels.textures(4, 16, 1, 31);
+  }
+
+  /** Trains for a few seconds; the caller closes the engine. */
+  static ProtectionEngine tinyEngine(LabeledImages data) {
+    CheckpointEnsemble ensemble = TinyModels.trainedEnsemble(data, 3, Set.of(1, 2, 3), 7);
+    return new ProtectionEngine("tiny-test-bundle", Profile.FAST.cliName(), ensemble,
+        Profile.FAST.settings(Method.SEP_FA_VR, EPS255 / 255f, ensemble.size(), 3), ensemble);
+  }
+
+  static UploadedImage upload(String id, String contentType, byte[] image, Integer label) {
+    return UploadedImage.newBuilder().setId(id).setContentType(contentType).setImage(ByteBuffer.wrap(image))
+        .setLabel(label).setUploader("test").setSource(null).setMetadata(Map.of())
+        .setUploadedAt(Instant.ofEpochMilli(1_700_000_000_000L)).build();
+  }
+
+  /** Image {@code i} of the data set as a PNG upload with its true label. */
+  static UploadedImage pngUpload(LabeledImages data, int i, String id) {
+    return upload(id, "image/png", PngCodec.encode(data.image(i), 1, data.height(), data.width()), data.label(i));
+  }
+}
