@@ -54,10 +54,10 @@ public class StreamDemoCommand implements Callable<Integer> {
   Path out;
 
   @Option(names = "--bundle", defaultValue = "runs/demo/bundles",
-      description = "Bundle to use; trained into <out>/bundles when missing. Default: ${DEFAULT-VALUE}")
+      description = "Bundle to use; trained there when missing. Default: ${DEFAULT-VALUE}")
   Path bundle;
 
-  @Option(names = "--images", defaultValue = "40", description = "Uploads to stream. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--images", defaultValue = "200", description = "Uploads to stream. Default: ${DEFAULT-VALUE}")
   int images;
 
   @Option(names = "--batch-size", defaultValue = "8", description = "Default: ${DEFAULT-VALUE}")
@@ -72,11 +72,11 @@ public class StreamDemoCommand implements Callable<Integer> {
   @Option(names = "--eps", defaultValue = "8", description = "ε in 1/255. Default: ${DEFAULT-VALUE}")
   float eps;
 
-  @Option(names = "--train-images", defaultValue = "2000",
+  @Option(names = "--train-images", defaultValue = "6000",
       description = "Training subset when a bundle must be trained. Default: ${DEFAULT-VALUE}")
   int trainImages;
 
-  @Option(names = "--epochs", defaultValue = "3", description = "Epochs when training. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--epochs", defaultValue = "5", description = "Epochs when training. Default: ${DEFAULT-VALUE}")
   int epochs;
 
   @Mixin
@@ -85,7 +85,8 @@ public class StreamDemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Files.createDirectories(out);
-    Path bundleRoot = usableBundle(bundle) ? bundle : out.resolve("bundles");
+    // Shares the batch demo's bundle: train it once (same recipe as `demo`), use it from both.
+    Path bundleRoot = bundle;
     if (!usableBundle(bundleRoot)) {
       System.err.println("no bundle in " + bundle + "; training a small one into " + bundleRoot);
       LabeledImages train = Options.load("fashion-mnist:train", trainImages, runtime.seed);

@@ -1,7 +1,6 @@
 package io.sepshield.eval;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
@@ -230,8 +229,7 @@ public final class EvaluationRunner {
   }
 
   private TrainedModel train(Spec spec, String arch, LabeledImages data, BatchTransform transform, long seed) {
-    // Every appropriator starts from its own seed, whatever ran before it in this JVM.
-    Engine.getInstance().setRandomSeed((int) seed);
+    // Every appropriator starts from its own seed (ClassifierTrainer seeds the engine with it).
     FeatureClassifier model = factory.create(arch, data);
     TrainingConfig config = spec.appropriator().withSeed(seed);
     List<Double> curve = new ArrayList<>();

@@ -47,9 +47,9 @@ public final class ClassifierTrainer {
    * The model's parameters are freed when this returns: keep what you need from the listener.
    */
   public List<EpochStats> fit(FeatureClassifier classifier, LabeledImages data, TrainingListener listener) {
-    if (Engine.getInstance().getSeed() == null) {
-      Engine.getInstance().setRandomSeed((int) config.seed());
-    }
+    // Initial weights come from the engine's generator: seed it for every run, so a run does not depend on what ran
+    // before it in the same JVM.
+    Engine.getInstance().setRandomSeed((int) config.seed());
     int n = data.size();
     int batches = (n + config.batchSize() - 1) / config.batchSize();
     LearningRateSchedule lr = new LearningRateSchedule(config.schedule(), config.learningRate(),
