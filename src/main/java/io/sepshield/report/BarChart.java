@@ -30,7 +30,7 @@ import java.util.Locale;
  *
  * A NaN value draws no bar and the label "n/a".
  */
-public final class BarChart extends Chart<BarChart> {
+public final class BarChart extends AxisChart<BarChart> {
   public static final int DEFAULT_WIDTH = 900;
   public static final int DEFAULT_HEIGHT = 560;
 
@@ -38,10 +38,6 @@ public final class BarChart extends Chart<BarChart> {
 
   private final List<String> categories = new ArrayList<>();
   private final List<Series> series = new ArrayList<>();
-  private String xLabel = "";
-  private String yLabel = "";
-  private Double yMin;
-  private Double yMax;
   private String valueFormat = "%.1f";
 
   public BarChart() {
@@ -69,26 +65,6 @@ public final class BarChart extends Chart<BarChart> {
           + categories.size() + " categories");
     }
     series.add(new Series(name, values.clone()));
-    return this;
-  }
-
-  public BarChart xLabel(String label) {
-    this.xLabel = label == null ? "" : label;
-    return this;
-  }
-
-  public BarChart yLabel(String label) {
-    this.yLabel = label == null ? "" : label;
-    return this;
-  }
-
-  /** Fixes the y axis, e.g. 0..100 for accuracy in percent. */
-  public BarChart yRange(double min, double max) {
-    if (!(max > min) || !Double.isFinite(min) || !Double.isFinite(max)) {
-      throw new IllegalArgumentException("y range must satisfy min < max: " + min + ".." + max);
-    }
-    this.yMin = min;
-    this.yMax = max;
     return this;
   }
 

@@ -25,7 +25,7 @@ import java.util.List;
  *
  * NaN y values leave a gap in the line.
  */
-public final class LineChart extends Chart<LineChart> {
+public final class LineChart extends AxisChart<LineChart> {
   public static final int DEFAULT_WIDTH = 900;
   public static final int DEFAULT_HEIGHT = 560;
 
@@ -35,10 +35,6 @@ public final class LineChart extends Chart<LineChart> {
   private record Series(String name, double[] x, double[] y) {}
 
   private final List<Series> series = new ArrayList<>();
-  private String xLabel = "";
-  private String yLabel = "";
-  private Double yMin;
-  private Double yMax;
   private Boolean markers;
 
   public LineChart() {
@@ -66,26 +62,6 @@ public final class LineChart extends Chart<LineChart> {
       x[i] = i + 1;
     }
     return series(name, x, y);
-  }
-
-  public LineChart xLabel(String label) {
-    this.xLabel = label == null ? "" : label;
-    return this;
-  }
-
-  public LineChart yLabel(String label) {
-    this.yLabel = label == null ? "" : label;
-    return this;
-  }
-
-  /** Fixes the y axis, e.g. 0..100 for accuracy in percent, so figures of different runs compare at a glance. */
-  public LineChart yRange(double min, double max) {
-    if (!(max > min) || !Double.isFinite(min) || !Double.isFinite(max)) {
-      throw new IllegalArgumentException("y range must satisfy min < max: " + min + ".." + max);
-    }
-    this.yMin = min;
-    this.yMax = max;
-    return this;
   }
 
   /** Forces markers on or off (default: on for series of at most 60 points). */
