@@ -12,10 +12,18 @@ import io.sepshield.stream.ProtectionEngine;
 import io.sepshield.stream.ProtectionService;
 import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.stream.StreamSettings;
+import io.sepshield.stream.TopicProvisioner;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 
@@ -33,15 +41,44 @@ public final class ProtectionServer implements AutoCloseable {
   /** Everything {@link #start} needs; {@link #from(StreamConfig)} reads it from the Quarkus configuration. */
   public record Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
       StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
-      Duration slowestBatch, String healthHost, int healthPort) {}
+      Duration slowestBatch, String healthHost, int healthPort, Cluster cluster) {
+    /** With {@link Cluster#DEFAULTS}: what the embedded default and tests need. */
+    public Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
+        StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
+        Duration slowestBatch, String healthHost, int healthPort) {
+      this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, stream, bundle, device, method, profile,
+          eps255, seed, slowestBatch, healthHost, healthPort, Cluster.DEFAULTS);
+    }
+  }
+
+  /**
+   * How to talk to a real cluster and registry (see {@link StreamConfig} for each setting).
+   *
+   * @param clientProperties extra Kafka client settings (security, timeouts); they win over ours
+   * @param replicationFactor of created topics; empty: the broker's default
+   * @param registryUserInfo {@code user:password} for the registry, or null
+   */
+  public record Cluster(Map<String, String> clientProperties, Optional<String> groupInstanceId, boolean createTopics,
+      int topicPartitions, Optional<Short> replicationFactor, String registryUserInfo) {
+    public static final Cluster DEFAULTS = new Cluster(Map.of(), Optional.empty(), true, 1, Optional.empty(), null);
+
+    public Cluster {
+      clientProperties = Map.copyOf(clientProperties);
+      if (topicPartitions < 1) {
+        throw new IllegalArgumentException("topic-partitions must be at least 1, got " + topicPartitions);
+      }
+    }
+  }
 
   public static Options from(StreamConfig c) {
     StreamSettings stream = new StreamSettings(c.uploadsTopic(), c.protectedTopic(), c.deadLetterTopic(),
         c.batchSize(), c.maxDelay(), c.allowedContentTypes(), c.maxBytes(), c.maxWidth(), c.maxHeight(),
         c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()));
+    Cluster cluster = new Cluster(c.kafka(), c.groupInstanceId(), c.createTopics(), c.topicPartitions(),
+        c.topicReplicationFactor(), c.schemaRegistryBasicAuthUserInfo().orElse(null));
     return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
         stream, Path.of(c.bundle()), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
-        c.seed(), c.slowestBatch(), c.healthHost(), c.healthPort());
+        c.seed(), c.slowestBatch(), c.healthHost(), c.healthPort(), cluster);
   }
 
   private final HealthEndpoint health;
@@ -75,10 +112,9 @@ public final class ProtectionServer implements AutoCloseable {
     if (EMBEDDED.equals(bootstrapServers)) {
       kafka = EmbeddedKafka.start();
       bootstrapServers = kafka.bootstrapServers();
-      StreamSettings t = o.stream();
-      kafka.createTopics(t.uploadsTopic(), t.protectedTopic(), t.deadLetterTopic());
       log.println("embedded Kafka: " + bootstrapServers);
     }
+    provisionTopics(o, log);
     registryUrl = o.schemaRegistryUrl();
     if (EMBEDDED.equals(registryUrl)) {
       registry = new InMemorySchemaRegistry().start();
@@ -100,11 +136,32 @@ public final class ProtectionServer implements AutoCloseable {
       // An embedded broker is new on every start; state left from an earlier one would not match its topics.
       config.put(StreamsConfig.STATE_DIR_CONFIG, kafka.directory().resolve("streams-state").toString());
     }
-    service = new ProtectionService(engine, o.stream(), config, new SchemaRegistryClient(registryUrl)).start();
+    o.cluster().groupInstanceId().ifPresent(id -> config.put(
+        StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), id));
+    config.putAll(o.cluster().clientProperties());
+    service = new ProtectionService(engine, o.stream(), config,
+        new SchemaRegistryClient(registryUrl, o.cluster().registryUserInfo())).start();
     service.awaitRunning(Duration.ofMinutes(2));
     log.printf("protecting %s -> %s (dead letters: %s), batches of %d or every %d ms%n", o.stream().uploadsTopic(),
         o.stream().protectedTopic(), o.stream().deadLetterTopic(), o.stream().batchSize(),
         o.stream().maxDelay().toMillis());
+  }
+
+  /** Creates missing topics (or, with create-topics off, checks that they exist) before the stream needs them. */
+  private void provisionTopics(Options o, PrintStream log) throws InterruptedException {
+    Map<String, Object> adminConfig = new HashMap<>(o.cluster().clientProperties());
+    adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    StreamSettings t = o.stream();
+    List<TopicProvisioner.TopicSpec> topics = List.of(
+        TopicProvisioner.TopicSpec.of(t.uploadsTopic(), o.cluster().topicPartitions()),
+        TopicProvisioner.TopicSpec.of(t.protectedTopic(), o.cluster().topicPartitions()),
+        TopicProvisioner.TopicSpec.of(t.deadLetterTopic(), o.cluster().topicPartitions()));
+    try (Admin admin = Admin.create(adminConfig)) {
+      TopicProvisioner provisioner = new TopicProvisioner(admin, o.cluster().replicationFactor());
+      Map<String, Integer> partitions = kafka != null || o.cluster().createTopics() ? provisioner.ensure(topics)
+          : provisioner.describe(topics.stream().map(TopicProvisioner.TopicSpec::name).toList());
+      log.println("topics (partitions): " + partitions);
+    }
   }
 
   public boolean ready() {

@@ -4,6 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.sepshield.stream.ProtectionTopology;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -18,8 +19,40 @@ public interface StreamConfig {
   @WithDefault("embedded")
   String schemaRegistryUrl();
 
+  /**
+   * Basic-auth credentials {@code user:password} for the schema registry (Confluent's
+   * {@code basic.auth.user.info}); empty: none.
+   */
+  Optional<String> schemaRegistryBasicAuthUserInfo();
+
+  /**
+   * Extra Kafka client settings for the stream's consumers, producers and admin client, e.g.
+   * {@code sep-shield.stream.kafka."security.protocol"=SASL_SSL}, {@code ..."sasl.jaas.config"=...}.
+   */
+  Map<String, String> kafka();
+
   @WithDefault("sep-shield")
   String applicationId();
+
+  /**
+   * Static group membership ({@code group.instance.id}): a restarted pod with the same id takes its partitions back
+   * without a rebalance, so a rolling update does not move every batch buffer. Use the pod name of a StatefulSet.
+   */
+  Optional<String> groupInstanceId();
+
+  /** Create missing topics at start (uploads, protected, dead letters); off where the account may not. */
+  @WithDefault("true")
+  boolean createTopics();
+
+  /**
+   * Partitions of topics this service creates. A partition is the unit of parallelism and each has its own batch
+   * buffer: one per service replica keeps batches full.
+   */
+  @WithDefault("1")
+  int topicPartitions();
+
+  /** Replication factor of topics this service creates; empty: the broker's default.replication.factor. */
+  Optional<Short> topicReplicationFactor();
 
   /** Kafka Streams state directory (the batch buffer); default: Kafka's temp-dir location. */
   Optional<String> stateDir();

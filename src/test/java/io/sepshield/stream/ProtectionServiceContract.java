@@ -1,0 +1,135 @@
+package io.sepshield.stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import ai.djl.Device;
+import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.UploadedImage;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.data.PngCodec;
+import io.sepshield.jobs.RetrainingJob;
+import io.sepshield.service.ProtectionServer;
+import io.sepshield.registry.ConfluentAvroDeserializer;
+import io.sepshield.registry.ConfluentAvroSerializer;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.sep.EpsilonBall;
+import io.sepshield.sep.Method;
+import io.sepshield.sep.Profile;
+import io.sepshield.testing.TinyModels;
+import io.sepshield.train.TrainingConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The service's contract end to end against a real broker: a trained bundle, exactly-once v2, uploads in, PNGs
+ * out, bad uploads dead-lettered. Subclasses say which broker: the in-process one, or a Testcontainers one.
+ */
+abstract class ProtectionServiceContract {
+  @TempDir
+  Path dir;
+
+  /** Bootstrap servers of the broker under test, or {@link ProtectionServer#EMBEDDED}. */
+  abstract String bootstrapServers();
+
+  @Test
+  void uploadsComeOutProtectedAndBadOnesDeadLettered() throws Exception {
+    LabeledImages data = TinyModels.textures(4, 24, 1, 21);
+    TrainingConfig training = new TrainingConfig(3, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 1,
+        false, 4);
+    RetrainingJob.Result bundle = new RetrainingJob(new PrintStream(new ByteArrayOutputStream())).run(
+        new RetrainingJob.Spec(data, "textures", data, "textures", "resnet8", training, 3, dir.resolve("bundles"),
+            Device.cpu()));
+    StreamSettings settings = StreamSettings.defaults(2, Duration.ofMillis(500));
+    int valid = 5;
+    // The whole service as `serve` runs it: broker (given), embedded registry, bundle, health endpoint; the service
+    // creates its own topics.
+    ProtectionServer.Options options = new ProtectionServer.Options(bootstrapServers(),
+        ProtectionServer.EMBEDDED, "sep-shield-it-" + System.nanoTime(), dir.resolve("state").toString(), settings,
+        dir.resolve("bundles"), "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1, Duration.ofSeconds(30), "127.0.0.1", 0);
+    try (ProtectionServer server = ProtectionServer.start(options, new PrintStream(new ByteArrayOutputStream()))) {
+      assertTrue(server.ready());
+      HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + server.healthPort() + "/q/health/ready")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, health.statusCode(), health.body());
+      assertTrue(health.body().contains("\"UP\""), health.body());
+      ProtectionService service = server.service();
+      SchemaRegistryClient registry = new SchemaRegistryClient(server.schemaRegistryUrl());
+      String bootstrap = server.bootstrapServers();
+      ConfluentAvroSerializer<UploadedImage> serializer = new ConfluentAvroSerializer<>(registry);
+      serializer.configure(Map.of(), false);
+      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), new ByteArraySerializer(),
+          new ByteArraySerializer())) {
+        for (int i = 0; i < valid; i++) {
+          String id = "it-" + i;
+          ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(settings.uploadsTopic(), utf8(id),
+              serializer.serialize(settings.uploadsTopic(), StreamFixtures.pngUpload(data, i, id)));
+          r.headers().add("correlation-id", utf8("c-" + i));
+          producer.send(r);
+        }
+        producer.send(new ProducerRecord<>(settings.uploadsTopic(), utf8("junk"), utf8("not avro")));
+        producer.flush();
+      }
+
+      Map<String, ConsumerRecord<String, ProtectedImage>> out = new HashMap<>();
+      List<ConsumerRecord<byte[], byte[]>> dead = new java.util.ArrayList<>();
+      Map<String, Object> consumerConfig = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+          ConsumerConfig.GROUP_ID_CONFIG, "it-reader", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      try (KafkaConsumer<String, ProtectedImage> consumer = new KafkaConsumer<>(consumerConfig,
+          new StringDeserializer(), new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
+          KafkaConsumer<byte[], byte[]> dlq = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),
+              new ByteArrayDeserializer())) {
+        consumer.subscribe(List.of(settings.protectedTopic()));
+        dlq.subscribe(List.of(settings.deadLetterTopic()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while ((out.size() < valid || dead.isEmpty()) && System.nanoTime() < deadline) {
+          consumer.poll(Duration.ofMillis(200)).forEach(r -> out.put(r.key(), r));
+          dlq.poll(Duration.ofMillis(50)).forEach(dead::add);
+        }
+      }
+      assertEquals(valid, out.size(), "protected: " + out.keySet());
+      for (int i = 0; i < valid; i++) {
+        ConsumerRecord<String, ProtectedImage> r = out.get("it-" + i);
+        ProtectedImage p = r.value();
+        assertEquals(bundle.bundleId(), p.getBundleId());
+        assertEquals("c-" + i, new String(r.headers().lastHeader("correlation-id").value(), StandardCharsets.UTF_8));
+        byte[] pixels = PngCodec.decode(p.getPng().array(), 1).pixels();
+        int delta = EpsilonBall.maxAbsDelta(data.image(i), pixels);
+        assertTrue(delta > 0 && delta <= 8, "ε-bound on the published PNG: " + delta);
+        assertEquals(data.label(i), p.getLabel());
+      }
+      assertEquals(1, dead.size());
+      assertArrayEquals(utf8("not avro"), dead.get(0).value());
+      assertEquals("DESERIALIZATION_ERROR", new String(dead.get(0).headers().lastHeader(DeadLetters.REASON).value(),
+          StandardCharsets.UTF_8));
+      assertTrue(service.stats().batches() >= 3, "5 uploads in batches of 2: " + service.stats().batches());
+    }
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
