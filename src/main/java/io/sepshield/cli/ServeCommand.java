@@ -14,13 +14,22 @@ public class ServeCommand implements Callable<Integer> {
   @Inject
   StreamConfig config;
 
+  /**
+   * SIGTERM (Kubernetes stopping the pod) and Ctrl-C run the JVM's shutdown hooks; ours closes the server, so the
+   * stream finishes its batch and commits the transaction (within {@code close-timeout}) before the JVM exits. The
+   * command's thread waits for that, so the exit status comes after the commit.
+   */
   @Override
   public Integer call() throws Exception {
     CountDownLatch stopped = new CountDownLatch(1);
-    ProtectionServer server = ProtectionServer.start(ProtectionServer.from(config), System.err);
+    ProtectionServer.Options options = ProtectionServer.from(config);
+    ProtectionServer server = ProtectionServer.start(options, System.err);
     Thread hook = new Thread(() -> {
       try {
+        System.err.println("stopping: closing the protection stream (close timeout " + options.closeTimeout() + ")");
+        long t0 = System.nanoTime();
         server.close();
+        System.err.printf("stopped in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
       } catch (Exception e) {
         System.err.println("error while stopping: " + e);
       } finally {

@@ -12,6 +12,7 @@ import io.sepshield.stream.ProtectionEngine;
 import io.sepshield.stream.ProtectionService;
 import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.stream.StreamSettings;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,19 +22,20 @@ import org.apache.kafka.streams.StreamsConfig;
 
 /**
  * The running streaming service: optional embedded broker and registry, the loaded bundle, Kafka Streams and the
- * health endpoint. Ready once the bundle is loaded and warmed up and the stream is RUNNING.
+ * operations endpoint (health probes, metrics). Started once the bundle is loaded and warmed up and the stream first
+ * reached RUNNING; ready while it is RUNNING.
  *
  * <p>Kafka Streams is managed here rather than by the quarkus-kafka-streams extension: the extension starts its
  * topology when the application boots, and this application is a command-line tool whose batch commands (train,
  * protect, demo) must not connect to Kafka. Only {@code serve} and {@code stream-demo} create this object.
  */
-public final class ProtectionServer implements AutoCloseable {
+public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes {
   public static final String EMBEDDED = "embedded";
 
   /** Everything {@link #start} needs; {@link #from(StreamConfig)} reads it from the Quarkus configuration. */
   public record Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
       StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
-      Duration slowestBatch, String healthHost, int healthPort) {}
+      Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort) {}
 
   public static Options from(StreamConfig c) {
     StreamSettings stream = new StreamSettings(c.uploadsTopic(), c.protectedTopic(), c.deadLetterTopic(),
@@ -41,23 +43,31 @@ public final class ProtectionServer implements AutoCloseable {
         c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()));
     return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
         stream, Path.of(c.bundle()), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
-        c.seed(), c.slowestBatch(), c.healthHost(), c.healthPort());
+        c.seed(), c.slowestBatch(), c.closeTimeout(), c.healthHost(), c.healthPort());
   }
 
-  private final HealthEndpoint health;
+  private final ServiceMetrics metrics;
+  private final OpsEndpoint ops;
   private volatile boolean warmedUp;
+  private volatile boolean started;
   private EmbeddedKafka kafka;
   private InMemorySchemaRegistry registry;
-  private ProtectionEngine engine;
+  private volatile ProtectionEngine engine; // read by the metrics endpoint's thread
   private ProtectionService service;
   private String bootstrapServers;
   private String registryUrl;
 
   private ProtectionServer(Options o) throws Exception {
-    health = new HealthEndpoint(o.healthHost(), o.healthPort(), this::ready, this::live);
+    metrics = new ServiceMetrics(() -> engine == null ? null : engine.bundleId());
+    try {
+      ops = new OpsEndpoint(o.healthHost(), o.healthPort(), this, metrics::scrape);
+    } catch (IOException | RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
   }
 
-  /** Starts everything; the health endpoint answers DOWN from the first moment until the service is ready. */
+  /** Starts everything; the health probes answer DOWN from the first moment until the service is started. */
   public static ProtectionServer start(Options o, PrintStream log) throws Exception {
     ProtectionServer s = new ProtectionServer(o);
     try {
@@ -70,7 +80,7 @@ public final class ProtectionServer implements AutoCloseable {
   }
 
   private void startUp(Options o, PrintStream log) throws Exception {
-    log.println("health endpoint: http://" + o.healthHost() + ":" + health.port() + "/q/health/ready");
+    log.println("operations endpoint: http://" + o.healthHost() + ":" + ops.port() + "/q/health, /q/metrics");
     bootstrapServers = o.bootstrapServers();
     if (EMBEDDED.equals(bootstrapServers)) {
       kafka = EmbeddedKafka.start();
@@ -100,23 +110,32 @@ public final class ProtectionServer implements AutoCloseable {
       // An embedded broker is new on every start; state left from an earlier one would not match its topics.
       config.put(StreamsConfig.STATE_DIR_CONFIG, kafka.directory().resolve("streams-state").toString());
     }
-    service = new ProtectionService(engine, o.stream(), config, new SchemaRegistryClient(registryUrl)).start();
+    service = new ProtectionService(engine, o.stream(), config, new SchemaRegistryClient(registryUrl),
+        metrics.stream(), o.closeTimeout()).start();
     service.awaitRunning(Duration.ofMinutes(2));
+    started = true;
     log.printf("protecting %s -> %s (dead letters: %s), batches of %d or every %d ms%n", o.stream().uploadsTopic(),
         o.stream().protectedTopic(), o.stream().deadLetterTopic(), o.stream().batchSize(),
         o.stream().maxDelay().toMillis());
   }
 
+  @Override
+  public boolean started() {
+    return started;
+  }
+
+  @Override
   public boolean ready() {
     return warmedUp && service != null && service.state() == KafkaStreams.State.RUNNING;
   }
 
+  @Override
   public boolean live() {
     return service == null || service.state().isRunningOrRebalancing() || service.state() == KafkaStreams.State.CREATED;
   }
 
   public int healthPort() {
-    return health.port();
+    return ops.port();
   }
 
   public String bootstrapServers() {
@@ -151,6 +170,7 @@ public final class ProtectionServer implements AutoCloseable {
     if (kafka != null) {
       kafka.close();
     }
-    health.close();
+    ops.close();
+    metrics.close();
   }
 }
