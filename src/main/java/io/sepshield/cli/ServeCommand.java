@@ -5,6 +5,7 @@ import io.sepshield.service.StreamConfig;
 import jakarta.inject.Inject;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 
 /** Runs the streaming protection service until the process is stopped (SIGTERM / Ctrl-C). */
@@ -29,7 +30,11 @@ public class ServeCommand implements Callable<Integer> {
         System.err.println("stopping: closing the protection stream (close timeout " + options.closeTimeout() + ")");
         long t0 = System.nanoTime();
         server.close();
-        System.err.printf("stopped in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        // On stderr, not the log: Quarkus' own shutdown hook may have stopped the logging by now.
+        KafkaStreams.State state = server.service().state();
+        System.err.println(state == KafkaStreams.State.NOT_RUNNING ? "stopped in " + ms + " ms"
+            : "gave up after " + ms + " ms with the stream " + state + "; its open transaction is aborted and redone");
       } catch (Exception e) {
         System.err.println("error while stopping: " + e);
       } finally {

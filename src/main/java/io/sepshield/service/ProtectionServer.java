@@ -158,11 +158,9 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
   public void close() throws Exception {
     // Reverse order of start: the stream commits and leaves before the broker goes away.
     warmedUp = false;
-    if (service != null) {
-      service.close();
-    }
-    if (engine != null) {
-      engine.close();
+    boolean streamStopped = service == null || service.stop();
+    if (engine != null && streamStopped) {
+      engine.close(); // not under a stream thread still crafting past the close timeout: it would use freed memory
     }
     if (registry != null) {
       registry.close();
