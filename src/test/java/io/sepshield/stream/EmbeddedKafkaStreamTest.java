@@ -56,7 +56,7 @@ class EmbeddedKafkaStreamTest {
             Device.cpu()));
     StreamSettings settings = StreamSettings.defaults(2, Duration.ofMillis(500));
     int valid = 5;
-    // The whole service as `serve` runs it with the embedded defaults: broker, registry, bundle, health endpoint.
+    // The whole service as `serve` runs it with the embedded defaults: broker, registry, bundle, operations endpoint.
     ProtectionServer.Options options = new ProtectionServer.Options(ProtectionServer.EMBEDDED,
         ProtectionServer.EMBEDDED, "sep-shield-it", dir.resolve("state").toString(), settings,
         dir.resolve("bundles"), "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1, Duration.ofSeconds(30),
