@@ -16,6 +16,7 @@ import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.service.ProtectionServer;
 import io.sepshield.stream.ErrorStrategy;
+import io.sepshield.stream.ProtectionService;
 import io.sepshield.stream.StreamSettings;
 import io.sepshield.train.TrainingConfig;
 import java.nio.ByteBuffer;
@@ -104,7 +105,8 @@ public class StreamDemoCommand implements Callable<Integer> {
     Path state = Files.createTempDirectory("sep-shield-stream-demo-state-");
     ProtectionServer.Options options = new ProtectionServer.Options(ProtectionServer.EMBEDDED,
         ProtectionServer.EMBEDDED, "sep-shield-stream-demo", state.toString(), stream, bundleRoot, runtime.device,
-        Method.SEP_FA_VR, Profile.parse(profile), eps, runtime.seed, Duration.ofMinutes(2), "127.0.0.1", 0);
+        Method.SEP_FA_VR, Profile.parse(profile), eps, runtime.seed, Duration.ofMinutes(2),
+        ProtectionService.DEFAULT_CLOSE_TIMEOUT, "127.0.0.1", 0);
     try (ProtectionServer server = ProtectionServer.start(options, System.err)) {
       run(server, stream, clean);
     } finally {

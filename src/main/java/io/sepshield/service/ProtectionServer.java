@@ -13,6 +13,7 @@ import io.sepshield.stream.ProtectionService;
 import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.stream.StreamSettings;
 import io.sepshield.stream.TopicProvisioner;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,25 +30,26 @@ import org.apache.kafka.streams.StreamsConfig;
 
 /**
  * The running streaming service: optional embedded broker and registry, the loaded bundle, Kafka Streams and the
- * health endpoint. Ready once the bundle is loaded and warmed up and the stream is RUNNING.
+ * operations endpoint (health probes, metrics). Started once the bundle is loaded and warmed up and the stream first
+ * reached RUNNING; ready while it is RUNNING.
  *
  * <p>Kafka Streams is managed here rather than by the quarkus-kafka-streams extension: the extension starts its
  * topology when the application boots, and this application is a command-line tool whose batch commands (train,
  * protect, demo) must not connect to Kafka. Only {@code serve} and {@code stream-demo} create this object.
  */
-public final class ProtectionServer implements AutoCloseable {
+public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes {
   public static final String EMBEDDED = "embedded";
 
   /** Everything {@link #start} needs; {@link #from(StreamConfig)} reads it from the Quarkus configuration. */
   public record Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
       StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
-      Duration slowestBatch, String healthHost, int healthPort, Cluster cluster) {
+      Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort, Cluster cluster) {
     /** With {@link Cluster#DEFAULTS}: what the embedded default and tests need. */
     public Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
         StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
-        Duration slowestBatch, String healthHost, int healthPort) {
+        Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort) {
       this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, stream, bundle, device, method, profile,
-          eps255, seed, slowestBatch, healthHost, healthPort, Cluster.DEFAULTS);
+          eps255, seed, slowestBatch, closeTimeout, healthHost, healthPort, Cluster.DEFAULTS);
     }
   }
 
@@ -78,23 +80,31 @@ public final class ProtectionServer implements AutoCloseable {
         c.topicReplicationFactor(), c.schemaRegistryBasicAuthUserInfo().orElse(null));
     return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
         stream, Path.of(c.bundle()), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
-        c.seed(), c.slowestBatch(), c.healthHost(), c.healthPort(), cluster);
+        c.seed(), c.slowestBatch(), c.closeTimeout(), c.healthHost(), c.healthPort(), cluster);
   }
 
-  private final HealthEndpoint health;
+  private final ServiceMetrics metrics;
+  private final OpsEndpoint ops;
   private volatile boolean warmedUp;
+  private volatile boolean started;
   private EmbeddedKafka kafka;
   private InMemorySchemaRegistry registry;
-  private ProtectionEngine engine;
+  private volatile ProtectionEngine engine; // read by the metrics endpoint's thread
   private ProtectionService service;
   private String bootstrapServers;
   private String registryUrl;
 
   private ProtectionServer(Options o) throws Exception {
-    health = new HealthEndpoint(o.healthHost(), o.healthPort(), this::ready, this::live);
+    metrics = new ServiceMetrics(() -> engine == null ? null : engine.bundleId());
+    try {
+      ops = new OpsEndpoint(o.healthHost(), o.healthPort(), this, metrics::scrape);
+    } catch (IOException | RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
   }
 
-  /** Starts everything; the health endpoint answers DOWN from the first moment until the service is ready. */
+  /** Starts everything; the health probes answer DOWN from the first moment until the service is started. */
   public static ProtectionServer start(Options o, PrintStream log) throws Exception {
     ProtectionServer s = new ProtectionServer(o);
     try {
@@ -107,7 +117,7 @@ public final class ProtectionServer implements AutoCloseable {
   }
 
   private void startUp(Options o, PrintStream log) throws Exception {
-    log.println("health endpoint: http://" + o.healthHost() + ":" + health.port() + "/q/health/ready");
+    log.println("operations endpoint: http://" + o.healthHost() + ":" + ops.port() + "/q/health, /q/metrics");
     bootstrapServers = o.bootstrapServers();
     if (EMBEDDED.equals(bootstrapServers)) {
       kafka = EmbeddedKafka.start();
@@ -140,8 +150,10 @@ public final class ProtectionServer implements AutoCloseable {
         StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), id));
     config.putAll(o.cluster().clientProperties());
     service = new ProtectionService(engine, o.stream(), config,
-        new SchemaRegistryClient(registryUrl, o.cluster().registryUserInfo())).start();
+        new SchemaRegistryClient(registryUrl, o.cluster().registryUserInfo()), metrics.stream(), o.closeTimeout())
+        .start();
     service.awaitRunning(Duration.ofMinutes(2));
+    started = true;
     log.printf("protecting %s -> %s (dead letters: %s), batches of %d or every %d ms%n", o.stream().uploadsTopic(),
         o.stream().protectedTopic(), o.stream().deadLetterTopic(), o.stream().batchSize(),
         o.stream().maxDelay().toMillis());
@@ -164,16 +176,23 @@ public final class ProtectionServer implements AutoCloseable {
     }
   }
 
+  @Override
+  public boolean started() {
+    return started;
+  }
+
+  @Override
   public boolean ready() {
     return warmedUp && service != null && service.state() == KafkaStreams.State.RUNNING;
   }
 
+  @Override
   public boolean live() {
     return service == null || service.state().isRunningOrRebalancing() || service.state() == KafkaStreams.State.CREATED;
   }
 
   public int healthPort() {
-    return health.port();
+    return ops.port();
   }
 
   public String bootstrapServers() {
@@ -196,11 +215,9 @@ public final class ProtectionServer implements AutoCloseable {
   public void close() throws Exception {
     // Reverse order of start: the stream commits and leaves before the broker goes away.
     warmedUp = false;
-    if (service != null) {
-      service.close();
-    }
-    if (engine != null) {
-      engine.close();
+    boolean streamStopped = service == null || service.stop();
+    if (engine != null && streamStopped) {
+      engine.close(); // not under a stream thread still crafting past the close timeout: it would use freed memory
     }
     if (registry != null) {
       registry.close();
@@ -208,6 +225,7 @@ public final class ProtectionServer implements AutoCloseable {
     if (kafka != null) {
       kafka.close();
     }
-    health.close();
+    ops.close();
+    metrics.close();
   }
 }

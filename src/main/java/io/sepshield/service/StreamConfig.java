@@ -96,6 +96,13 @@ public interface StreamConfig {
   @WithDefault("2m")
   Duration slowestBatch();
 
+  /**
+   * How long stopping waits for the stream thread to finish the batch in hand and commit. Keep it above the time a
+   * batch takes, and Kubernetes' terminationGracePeriodSeconds above it plus ~10 s (engine, JVM).
+   */
+  @WithDefault("20s")
+  Duration closeTimeout();
+
   /** dead-letter-queue, continue or fail. */
   @WithDefault("dead-letter-queue")
   String errorStrategy();
@@ -115,11 +122,11 @@ public interface StreamConfig {
   @WithDefault("16777216")
   long maxPixels();
 
-  /** Port of the health endpoint (/q/health, /q/health/ready, /q/health/live) on 127.0.0.1; 0 = ephemeral. */
+  /** Port of the operations endpoint (/q/health/*, /q/metrics); 0 = ephemeral. */
   @WithDefault("8080")
   int healthPort();
 
-  /** Interface the health endpoint binds to. */
+  /** Interface the operations endpoint binds to. */
   @WithDefault("127.0.0.1")
   String healthHost();
 }

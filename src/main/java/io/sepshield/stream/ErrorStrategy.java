@@ -6,7 +6,7 @@ import java.util.Locale;
 public enum ErrorStrategy {
   /** Publish the original bytes to the dead-letter topic with the reason in headers (the default). */
   DEAD_LETTER_QUEUE,
-  /** Log the failure and count it ({@link StreamStats#skipped()}); the record is consumed. */
+  /** Log the failure and count it ({@link StreamMetrics#REJECTED}, {@link StreamStats#skipped()}); the record is consumed. */
   CONTINUE,
   /** Fail the stream task: nothing after the bad record is processed until an operator intervenes. */
   FAIL;

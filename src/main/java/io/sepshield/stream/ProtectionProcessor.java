@@ -51,7 +51,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
 
   private final StreamSettings settings;
   private final ProtectionEngine engine;
-  private final StreamStats stats;
+  private final StreamMetrics metrics;
   private final ConfluentAvroDeserializer<UploadedImage> uploads;
   private final ConfluentAvroSerializer<ProtectedImage> results;
 
@@ -62,10 +62,10 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private long oldestArrival = Long.MAX_VALUE;
 
   ProtectionProcessor(StreamSettings settings, ProtectionEngine engine, SchemaRegistryClient registry,
-      StreamStats stats) {
+      StreamMetrics metrics) {
     this.settings = settings;
     this.engine = engine;
-    this.stats = stats;
+    this.metrics = metrics;
     this.uploads = new ConfluentAvroDeserializer<>(registry, UploadedImage.class);
     this.results = new ConfluentAvroSerializer<>(registry);
     this.results.configure(Map.of(), false);
@@ -201,9 +201,10 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     ProtectedBatch result = null;
     RuntimeException failure = null;
     try {
+      long t0 = System.nanoTime();
       result = engine.protect(new LabeledImages(engine.channels(), engine.height(), engine.width(), pixels, labels,
           engine.classNames(), ids));
-      stats.countBatch();
+      metrics.batchCrafted(batch.size(), System.nanoTime() - t0);
     } catch (RuntimeException e) {
       failure = e;
     }
@@ -247,12 +248,13 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     byte[] value = results.serialize(settings.protectedTopic(), out);
     context.forward(new Record<>(p.id().getBytes(StandardCharsets.UTF_8), value, p.timestamp(), p.kafkaHeaders()),
         ProtectionTopology.PROTECTED_SINK);
-    stats.countProtected();
+    metrics.protectedImage(p.timestamp(), now);
   }
 
   private void reject(RejectedUpload e, String id, byte[] key, byte[] value, List<Header> headers, String topic,
       int partition, long offset, long timestamp) {
     String where = topic + "-" + partition + "@" + offset + (id == null ? "" : " (id " + id + ")");
+    metrics.rejected(e.reason(), settings.errorStrategy());
     switch (settings.errorStrategy()) {
       case DEAD_LETTER_QUEUE -> {
         Headers h = new RecordHeaders();
@@ -264,11 +266,9 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         h.add(DeadLetters.PARTITION, utf8(Integer.toString(partition)));
         h.add(DeadLetters.OFFSET, utf8(Long.toString(offset)));
         context.forward(new Record<>(key, value, timestamp, h), ProtectionTopology.DEAD_LETTER_SINK);
-        stats.countDeadLettered();
         LOG.log(System.Logger.Level.INFO, "dead-lettered {0}: {1} {2}", where, e.reason(), cause);
       }
       case CONTINUE -> {
-        stats.countSkipped();
         LOG.log(System.Logger.Level.WARNING, "skipped {0}: {1} {2}", where, e.reason(), e.getMessage());
       }
       case FAIL -> throw new StreamsException("cannot protect " + where + ": " + e.reason() + " " + e.getMessage(), e);

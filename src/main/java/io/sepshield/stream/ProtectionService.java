@@ -16,13 +16,29 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThr
 public final class ProtectionService implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(ProtectionService.class.getName());
   private static final Duration OUTAGE_PAUSE = Duration.ofSeconds(5);
+  public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(20);
 
-  private final StreamStats stats = new StreamStats();
+  private final StreamMetrics metrics;
+  private final Duration closeTimeout;
   private final KafkaStreams streams;
+  private final AutoCloseable clientMetrics;
 
+  /** With in-memory metrics and the default close timeout. */
   public ProtectionService(ProtectionEngine engine, StreamSettings settings, Properties streamsConfig,
       SchemaRegistryClient registry) {
-    streams = new KafkaStreams(ProtectionTopology.build(settings, engine, registry, stats), streamsConfig);
+    this(engine, settings, streamsConfig, registry, new StreamMetrics(), DEFAULT_CLOSE_TIMEOUT);
+  }
+
+  /**
+   * @param metrics where the stream's meters and the Kafka clients' metrics go
+   * @param closeTimeout how long {@link #close()} waits for the stream thread to finish its batch and commit
+   */
+  public ProtectionService(ProtectionEngine engine, StreamSettings settings, Properties streamsConfig,
+      SchemaRegistryClient registry, StreamMetrics metrics, Duration closeTimeout) {
+    this.metrics = metrics;
+    this.closeTimeout = closeTimeout;
+    streams = new KafkaStreams(ProtectionTopology.build(settings, engine, registry, metrics), streamsConfig);
+    clientMetrics = metrics.bindKafkaClient(streams);
     streams.setUncaughtExceptionHandler(e -> {
       if (ProtectionProcessor.registryUnreachable(e)) {
         LOG.log(System.Logger.Level.WARNING, "schema registry unreachable; retrying in " + OUTAGE_PAUSE, e);
@@ -62,11 +78,36 @@ public final class ProtectionService implements AutoCloseable {
   }
 
   public StreamStats stats() {
-    return stats;
+    return metrics.stats();
+  }
+
+  /**
+   * Stops the stream: the thread finishes the record or batch in hand, commits its transaction and leaves. A batch
+   * still crafting when the close timeout runs out is abandoned; its transaction is aborted (by the broker after
+   * {@code transaction.timeout.ms}, or at once when a successor fences it) and the batch is redone, exactly once.
+   *
+   * @return whether the stream stopped within the close timeout
+   */
+  public boolean stop() {
+    long t0 = System.nanoTime();
+    boolean stopped = streams.close(closeTimeout);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    try {
+      clientMetrics.close();
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.WARNING, "could not unbind the Kafka client metrics", e);
+    }
+    if (stopped) {
+      LOG.log(System.Logger.Level.INFO, "protection stream stopped in {0} ms", ms);
+    } else {
+      LOG.log(System.Logger.Level.WARNING, "protection stream still {0} after the close timeout of {1}; its open "
+          + "transaction will be aborted and redone", streams.state(), closeTimeout);
+    }
+    return stopped;
   }
 
   @Override
   public void close() {
-    streams.close(Duration.ofSeconds(30));
+    stop();
   }
 }

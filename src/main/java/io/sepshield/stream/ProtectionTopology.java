@@ -36,11 +36,12 @@ public final class ProtectionTopology {
   private ProtectionTopology() {}
 
   public static Topology build(StreamSettings settings, ProtectionEngine engine, SchemaRegistryClient registry,
-      StreamStats stats) {
+      StreamMetrics metrics) {
+    metrics.expectRejections(settings.errorStrategy());
     Topology topology = new Topology();
     // Bytes in: the processor deserializes, so unreadable records are dead-lettered rather than failing the task.
     topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.uploadsTopic());
-    topology.addProcessor(PROCESSOR, () -> new ProtectionProcessor(settings, engine, registry, stats), SOURCE);
+    topology.addProcessor(PROCESSOR, () -> new ProtectionProcessor(settings, engine, registry, metrics), SOURCE);
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BUFFER_STORE),
         Serdes.String(), Serdes.ByteArray()), PROCESSOR);
     topology.addSink(PROTECTED_SINK, settings.protectedTopic(), new ByteArraySerializer(), new ByteArraySerializer(),

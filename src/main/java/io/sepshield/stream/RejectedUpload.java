@@ -1,5 +1,7 @@
 package io.sepshield.stream;
 
+import java.util.List;
+
 /**
  * An upload that cannot be protected because of its content, not because of the service: it goes to the dead-letter
  * topic (or is counted or fails the task, per {@link ErrorStrategy}).
@@ -15,6 +17,9 @@ public final class RejectedUpload extends Exception {
   /** Empty or absurdly long upload id or header name. */
   public static final String INVALID_ID = "INVALID_ID";
   public static final String PROTECTION_ERROR = "PROTECTION_ERROR";
+  /** Every code above. */
+  public static final List<String> REASONS = List.of(UNSUPPORTED_FORMAT, TOO_LARGE, DECODE_ERROR,
+      DESERIALIZATION_ERROR, INVALID_LABEL, INVALID_ID, PROTECTION_ERROR);
 
   private final String reason;
 

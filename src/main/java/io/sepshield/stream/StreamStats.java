@@ -1,45 +1,28 @@
 package io.sepshield.stream;
 
-import java.util.concurrent.atomic.AtomicLong;
-
-/** Counters shared between the stream thread and whoever reports on it (health, demo, tests). */
+/** The stream's totals for whoever reports on it (demo, tests), read from its {@link StreamMetrics} meters. */
 public final class StreamStats {
-  private final AtomicLong protectedImages = new AtomicLong();
-  private final AtomicLong deadLettered = new AtomicLong();
-  private final AtomicLong skipped = new AtomicLong();
-  private final AtomicLong batches = new AtomicLong();
+  private final StreamMetrics metrics;
 
-  void countProtected() {
-    protectedImages.incrementAndGet();
-  }
-
-  void countDeadLettered() {
-    deadLettered.incrementAndGet();
-  }
-
-  void countSkipped() {
-    skipped.incrementAndGet();
-  }
-
-  void countBatch() {
-    batches.incrementAndGet();
+  StreamStats(StreamMetrics metrics) {
+    this.metrics = metrics;
   }
 
   public long protectedImages() {
-    return protectedImages.get();
+    return metrics.protectedCount();
   }
 
   public long deadLettered() {
-    return deadLettered.get();
+    return metrics.rejectedCount(ErrorStrategy.DEAD_LETTER_QUEUE);
   }
 
   /** Rejected uploads logged and dropped under {@link ErrorStrategy#CONTINUE}. */
   public long skipped() {
-    return skipped.get();
+    return metrics.rejectedCount(ErrorStrategy.CONTINUE);
   }
 
   /** Protection batches crafted (each flush of the buffer). */
   public long batches() {
-    return batches.get();
+    return metrics.batchCount();
   }
 }

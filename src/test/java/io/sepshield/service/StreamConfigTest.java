@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** `sep-shield.stream.*` as an operator writes it, read into the options `serve` starts with. */
+/** {@code sep-shield.stream.*} as Quarkus reads it (same mapping, same duration syntax) into the server options. */
 class StreamConfigTest {
   private static ProtectionServer.Options read(Map<String, String> properties) {
     // Quarkus' own converter reads "2s"-style durations; plain SmallRye does not.
@@ -47,6 +47,16 @@ class StreamConfigTest {
     assertEquals(6, c.topicPartitions());
     assertEquals(Optional.of((short) 3), c.replicationFactor());
     assertEquals("svc:secret", c.registryUserInfo());
+  }
+
+  @Test
+  void closeTimeoutComesFromConfigurationWithADefault() {
+    assertEquals(Duration.ofSeconds(20), read(Map.of()).closeTimeout());
+    ProtectionServer.Options o = read(Map.of("sep-shield.stream.close-timeout", "45s",
+        "sep-shield.stream.slowest-batch", "3m", "sep-shield.stream.health-port", "9100"));
+    assertEquals(Duration.ofSeconds(45), o.closeTimeout());
+    assertEquals(Duration.ofMinutes(3), o.slowestBatch());
+    assertEquals(9100, o.healthPort());
   }
 
   @Test

@@ -43,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The service's contract end to end against a real broker: a trained bundle, exactly-once v2, uploads in, PNGs
- * out, bad uploads dead-lettered. Subclasses say which broker: the in-process one, or a Testcontainers one.
+ * out, bad uploads dead-lettered, probes and metrics served. Subclasses say which broker: the in-process one, or a
+ * Testcontainers one.
  */
 abstract class ProtectionServiceContract {
   @TempDir
@@ -62,18 +63,19 @@ abstract class ProtectionServiceContract {
             Device.cpu()));
     StreamSettings settings = StreamSettings.defaults(2, Duration.ofMillis(500));
     int valid = 5;
-    // The whole service as `serve` runs it: broker (given), embedded registry, bundle, health endpoint; the service
-    // creates its own topics.
+    // The whole service as `serve` runs it: broker (given), embedded registry, bundle, operations endpoint; the
+    // service creates its own topics.
     ProtectionServer.Options options = new ProtectionServer.Options(bootstrapServers(),
         ProtectionServer.EMBEDDED, "sep-shield-it-" + System.nanoTime(), dir.resolve("state").toString(), settings,
-        dir.resolve("bundles"), "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1, Duration.ofSeconds(30), "127.0.0.1", 0);
+        dir.resolve("bundles"), "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1, Duration.ofSeconds(30),
+        Duration.ofSeconds(20), "127.0.0.1", 0);
     try (ProtectionServer server = ProtectionServer.start(options, new PrintStream(new ByteArrayOutputStream()))) {
       assertTrue(server.ready());
-      HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + server.healthPort() + "/q/health/ready")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, health.statusCode(), health.body());
-      assertTrue(health.body().contains("\"UP\""), health.body());
+      for (String probe : List.of("/q/health/started", "/q/health/ready", "/q/health/live", "/q/health")) {
+        HttpResponse<String> health = get(server, probe);
+        assertEquals(200, health.statusCode(), probe + " " + health.body());
+        assertTrue(health.body().contains("\"UP\""), health.body());
+      }
       ProtectionService service = server.service();
       SchemaRegistryClient registry = new SchemaRegistryClient(server.schemaRegistryUrl());
       String bootstrap = server.bootstrapServers();
@@ -126,7 +128,28 @@ abstract class ProtectionServiceContract {
       assertEquals("DESERIALIZATION_ERROR", new String(dead.get(0).headers().lastHeader(DeadLetters.REASON).value(),
           StandardCharsets.UTF_8));
       assertTrue(service.stats().batches() >= 3, "5 uploads in batches of 2: " + service.stats().batches());
+
+      // What Prometheus scrapes: the stream's meters moved, and the JVM and Kafka client binders are there.
+      HttpResponse<String> scrape = get(server, "/q/metrics");
+      assertEquals(200, scrape.statusCode());
+      String metrics = scrape.body();
+      assertTrue(metrics.contains("sep_shield_uploads_rejected_total{action=\"dead-letter-queue\","
+          + "reason=\"DESERIALIZATION_ERROR\"} 1.0"), metrics);
+      assertTrue(metrics.contains("sep_shield_model_bundle{bundle=\"" + bundle.bundleId() + "\"} 1.0"), metrics);
+      // At least: an aborted and redone transaction counts its images again.
+      double protectedImages = metrics.lines().filter(l -> l.startsWith("sep_shield_images_protected_total "))
+          .mapToDouble(l -> Double.parseDouble(l.split(" ")[1])).findFirst().orElse(-1);
+      assertTrue(protectedImages >= valid, metrics);
+      for (String name : List.of("sep_shield_batch_crafting_seconds_bucket{", "sep_shield_image_latency_seconds_count",
+          "kafka_consumer_fetch_manager_records_lag_max{", "jvm_memory_used_bytes{", "process_uptime_seconds")) {
+        assertTrue(metrics.contains(name), name + " missing from\n" + metrics);
+      }
     }
+  }
+
+  private static HttpResponse<String> get(ProtectionServer server, String path) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + server.healthPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static byte[] utf8(String s) {

@@ -2,6 +2,8 @@ package io.sepshield.stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sepshield.avro.ProtectedImage;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.ChwImage;
@@ -15,6 +17,7 @@ import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.EpsilonBall;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -48,6 +51,7 @@ class ProtectionTopologyTest {
   @TempDir
   Path stateDir;
   TopologyTestDriver driver;
+  StreamMetrics metrics;
   StreamStats stats;
   TestInputTopic<byte[], byte[]> uploads;
   TestOutputTopic<String, ProtectedImage> protectedImages;
@@ -76,11 +80,12 @@ class ProtectionTopologyTest {
   }
 
   void start(StreamSettings settings, SchemaRegistryClient processorRegistry) {
-    stats = new StreamStats();
+    metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    stats = metrics.stats();
     Properties props = ProtectionTopology.streamsConfig("sep-shield-test", "unused:9092", settings,
         Duration.ofSeconds(10));
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, engine, processorRegistry, stats), props);
+    driver = new TopologyTestDriver(ProtectionTopology.build(settings, engine, processorRegistry, metrics), props);
     uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
     protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
         new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
@@ -230,6 +235,62 @@ class ProtectionTopologyTest {
     start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.FAIL));
     assertThrows(StreamsException.class, () -> send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t"));
     assertTrue(deadLetters.isEmpty());
+    assertEquals(1, metrics.registry().get(StreamMetrics.REJECTED).tag("action", "fail")
+        .tag("reason", RejectedUpload.DESERIALIZATION_ERROR).counter().count(), "why the stream stopped is counted");
+  }
+
+  @Test
+  void metersMoveWithProcessingAndScrapeAsPrometheusText() {
+    start(StreamSettings.defaults(2, MAX_DELAY));
+    metrics.followBundle(engine::bundleId);
+    String before = scrape();
+    assertEquals(0, scraped(before, "sep_shield_images_protected_total"));
+    assertEquals(0, scraped(before, "sep_shield_uploads_rejected_total{action=\"dead-letter-queue\","
+        + "reason=\"TOO_LARGE\"}"), "every reason has a series before the first rejection");
+    assertEquals(1, scraped(before, "sep_shield_model_bundle{bundle=\"tiny-test-bundle\"}"));
+
+    // Uploaded a minute ago: the end-to-end latency starts at the upload's record timestamp.
+    Instant uploadedAt = Instant.now().minusSeconds(60);
+    uploads.pipeInput(new TestRecord<>(utf8("m-0"), bytes(StreamFixtures.pngUpload(data, 0, "m-0")),
+        new RecordHeaders(), uploadedAt));
+    send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t");
+    uploads.pipeInput(new TestRecord<>(utf8("m-1"), bytes(StreamFixtures.pngUpload(data, 1, "m-1")),
+        new RecordHeaders(), uploadedAt));
+    assertEquals(List.of("m-0", "m-1"), keys(protectedImages));
+
+    String after = scrape();
+    assertEquals(2, scraped(after, "sep_shield_images_protected_total"));
+    assertEquals(1, scraped(after, "sep_shield_uploads_rejected_total{action=\"dead-letter-queue\","
+        + "reason=\"DESERIALIZATION_ERROR\"}"));
+    assertEquals(0, scraped(after, "sep_shield_uploads_rejected_total{action=\"dead-letter-queue\","
+        + "reason=\"TOO_LARGE\"}"));
+    assertEquals(1, scraped(after, "sep_shield_batch_size_images_count"));
+    assertEquals(2, scraped(after, "sep_shield_batch_size_images_sum"));
+    assertEquals(1, scraped(after, "sep_shield_batch_crafting_seconds_count"));
+    double crafting = scraped(after, "sep_shield_batch_crafting_seconds_sum");
+    assertTrue(crafting > 0 && crafting < 60, "one tiny batch: " + crafting + " s");
+    assertTrue(after.contains("sep_shield_batch_crafting_seconds_bucket{le=\"+Inf\"} 1"), "histogram buckets");
+    assertEquals(2, scraped(after, "sep_shield_image_latency_seconds_count"));
+    double latency = scraped(after, "sep_shield_image_latency_seconds_max");
+    assertTrue(latency >= 59 && latency < 120, "from the upload's timestamp: " + latency + " s");
+    assertEquals(1, stats.deadLettered());
+    assertEquals(1, stats.batches());
+  }
+
+  private String scrape() {
+    metrics.refresh();
+    return ((PrometheusMeterRegistry) metrics.registry()).scrape();
+  }
+
+  /** The value of one series in Prometheus text, e.g. {@code name{tag="v"}}; fails when it is missing. */
+  private static double scraped(String text, String series) {
+    return text.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(
+        l.substring(series.length() + 1).trim())).findFirst().orElseThrow(() -> new AssertionError(series
+            + " not in\n" + text));
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   @Test

@@ -1,0 +1,51 @@
+package io.sepshield.service;
+
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sepshield.stream.StreamMetrics;
+import java.util.function.Supplier;
+
+/**
+ * {@code serve}'s Prometheus registry: JVM and process meters, the stream's meters ({@link StreamMetrics}) and, once
+ * the stream exists, the Kafka clients' metrics.
+ */
+final class ServiceMetrics implements AutoCloseable {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final StreamMetrics stream = new StreamMetrics(registry);
+  private final JvmGcMetrics gc = new JvmGcMetrics();
+
+  /** @param bundleId the bundle in use (null while none is loaded), read on every scrape */
+  ServiceMetrics(Supplier<String> bundleId) {
+    new JvmMemoryMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    stream.followBundle(bundleId);
+  }
+
+  StreamMetrics stream() {
+    return stream;
+  }
+
+  /** Prometheus text of every meter, gauges re-read first. */
+  String scrape() {
+    stream.refresh();
+    return registry.scrape();
+  }
+
+  @Override
+  public void close() {
+    gc.close();
+    registry.close();
+  }
+}
