@@ -6,6 +6,8 @@ import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
+import io.sepshield.stream.BundleHolder;
+import io.sepshield.stream.BundleUpdates;
 import io.sepshield.stream.EmbeddedKafka;
 import io.sepshield.stream.ErrorStrategy;
 import io.sepshield.stream.ProtectionEngine;
@@ -20,8 +22,9 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
- * The running streaming service: optional embedded broker and registry, the loaded bundle, Kafka Streams and the
- * health endpoint. Ready once the bundle is loaded and warmed up and the stream is RUNNING.
+ * The running streaming service: optional embedded broker and registry, the bundle (followed on the bundle-updates
+ * topic and hot-swapped, see {@link BundleHolder}), Kafka Streams and the health endpoint. Ready once a bundle is
+ * loaded and warmed up and the stream is RUNNING; a refused bundle update leaves it ready.
  *
  * <p>Kafka Streams is managed here rather than by the quarkus-kafka-streams extension: the extension starts its
  * topology when the application boots, and this application is a command-line tool whose batch commands (train,
@@ -32,7 +35,7 @@ public final class ProtectionServer implements AutoCloseable {
 
   /** Everything {@link #start} needs; {@link #from(StreamConfig)} reads it from the Quarkus configuration. */
   public record Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
-      StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
+      StreamSettings stream, Path bundle, String bundleUpdatesTopic, String device, Method method, Profile profile, float eps255, long seed,
       Duration slowestBatch, String healthHost, int healthPort) {}
 
   public static Options from(StreamConfig c) {
@@ -40,15 +43,16 @@ public final class ProtectionServer implements AutoCloseable {
         c.batchSize(), c.maxDelay(), c.allowedContentTypes(), c.maxBytes(), c.maxWidth(), c.maxHeight(),
         c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()));
     return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
-        stream, Path.of(c.bundle()), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
+        stream, Path.of(c.bundle()), c.bundleUpdatesTopic(), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
         c.seed(), c.slowestBatch(), c.healthHost(), c.healthPort());
   }
 
   private final HealthEndpoint health;
-  private volatile boolean warmedUp;
+  private volatile boolean stopping;
   private EmbeddedKafka kafka;
   private InMemorySchemaRegistry registry;
-  private ProtectionEngine engine;
+  private BundleHolder bundles;
+  private BundleUpdates updates;
   private ProtectionService service;
   private String bootstrapServers;
   private String registryUrl;
@@ -76,7 +80,7 @@ public final class ProtectionServer implements AutoCloseable {
       kafka = EmbeddedKafka.start();
       bootstrapServers = kafka.bootstrapServers();
       StreamSettings t = o.stream();
-      kafka.createTopics(t.uploadsTopic(), t.protectedTopic(), t.deadLetterTopic());
+      kafka.createTopics(t.uploadsTopic(), t.protectedTopic(), t.deadLetterTopic(), o.bundleUpdatesTopic());
       log.println("embedded Kafka: " + bootstrapServers);
     }
     registryUrl = o.schemaRegistryUrl();
@@ -86,12 +90,23 @@ public final class ProtectionServer implements AutoCloseable {
       log.println("embedded schema registry: " + registryUrl);
     }
     Device device = DjlRuntime.device(o.device());
-    engine = ProtectionEngine.load(o.bundle(), device, o.method(), o.profile(), o.eps255(), o.seed());
+    SchemaRegistryClient registryClient = new SchemaRegistryClient(registryUrl);
     long t0 = System.nanoTime();
-    engine.warmUp();
-    warmedUp = true;
-    log.printf("bundle %s loaded on %s and warmed up in %d ms; %s%n", engine.bundleId(), device,
-        (System.nanoTime() - t0) / 1_000_000, engine.settings());
+    bundles = BundleHolder.forBundle(o.bundle(),
+        dir -> ProtectionEngine.load(dir, device, o.method(), o.profile(), o.eps255(), o.seed()));
+    // The newest published update wins over the configured bundle, so read the topic before loading anything.
+    updates = new BundleUpdates(bootstrapServers, o.bundleUpdatesTopic(), registryClient);
+    bundles.start(updates.catchUp(bundles, Duration.ofMinutes(1)));
+    updates.follow(bundles);
+    try (BundleHolder.Lease lease = bundles.acquire()) {
+      log.printf("bundle %s loaded on %s and warmed up in %d ms; %s; following %s for updates%n",
+          lease.engine().bundleId(), device, (System.nanoTime() - t0) / 1_000_000, lease.engine().settings(),
+          o.bundleUpdatesTopic());
+    }
+    if (kafka != null) {
+      log.printf("publish a bundle update: ./sep-shield train ... --publish-to %s --schema-registry-url %s%n",
+          bootstrapServers, registryUrl);
+    }
     Properties config = ProtectionTopology.streamsConfig(o.applicationId(), bootstrapServers, o.stream(),
         o.slowestBatch());
     if (o.stateDir() != null) {
@@ -100,7 +115,7 @@ public final class ProtectionServer implements AutoCloseable {
       // An embedded broker is new on every start; state left from an earlier one would not match its topics.
       config.put(StreamsConfig.STATE_DIR_CONFIG, kafka.directory().resolve("streams-state").toString());
     }
-    service = new ProtectionService(engine, o.stream(), config, new SchemaRegistryClient(registryUrl)).start();
+    service = new ProtectionService(bundles, o.stream(), config, registryClient).start();
     service.awaitRunning(Duration.ofMinutes(2));
     log.printf("protecting %s -> %s (dead letters: %s), batches of %d or every %d ms%n", o.stream().uploadsTopic(),
         o.stream().protectedTopic(), o.stream().deadLetterTopic(), o.stream().batchSize(),
@@ -108,7 +123,8 @@ public final class ProtectionServer implements AutoCloseable {
   }
 
   public boolean ready() {
-    return warmedUp && service != null && service.state() == KafkaStreams.State.RUNNING;
+    return !stopping && bundles != null && bundles.hasEngine() && service != null
+        && service.state() == KafkaStreams.State.RUNNING;
   }
 
   public boolean live() {
@@ -127,8 +143,9 @@ public final class ProtectionServer implements AutoCloseable {
     return registryUrl;
   }
 
-  public ProtectionEngine engine() {
-    return engine;
+  /** The served bundle: its id, hot swaps and refused updates. */
+  public BundleHolder bundles() {
+    return bundles;
   }
 
   public ProtectionService service() {
@@ -138,12 +155,15 @@ public final class ProtectionServer implements AutoCloseable {
   @Override
   public void close() throws Exception {
     // Reverse order of start: the stream commits and leaves before the broker goes away.
-    warmedUp = false;
+    stopping = true;
+    if (updates != null) {
+      updates.close();
+    }
     if (service != null) {
       service.close();
     }
-    if (engine != null) {
-      engine.close();
+    if (bundles != null) {
+      bundles.close(); // after the stream: no batch can use an engine any more
     }
     if (registry != null) {
       registry.close();

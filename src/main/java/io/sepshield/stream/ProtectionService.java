@@ -7,7 +7,8 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 
 /**
- * Runs the protection topology against a Kafka cluster. Owns the {@link KafkaStreams} instance, not the engine.
+ * Runs the protection topology against a Kafka cluster. Owns the {@link KafkaStreams} instance, not the engines
+ * (the {@link BundleHolder} does).
  *
  * <p>A stream thread that dies because the schema registry is unreachable is replaced after a pause, so processing
  * resumes (from the last committed offsets, exactly once) when the registry is back; any other failure shuts the
@@ -20,9 +21,9 @@ public final class ProtectionService implements AutoCloseable {
   private final StreamStats stats = new StreamStats();
   private final KafkaStreams streams;
 
-  public ProtectionService(ProtectionEngine engine, StreamSettings settings, Properties streamsConfig,
+  public ProtectionService(BundleHolder bundles, StreamSettings settings, Properties streamsConfig,
       SchemaRegistryClient registry) {
-    streams = new KafkaStreams(ProtectionTopology.build(settings, engine, registry, stats), streamsConfig);
+    streams = new KafkaStreams(ProtectionTopology.build(settings, bundles, registry, stats), streamsConfig);
     streams.setUncaughtExceptionHandler(e -> {
       if (ProtectionProcessor.registryUnreachable(e)) {
         LOG.log(System.Logger.Level.WARNING, "schema registry unreachable; retrying in " + OUTAGE_PAUSE, e);

@@ -42,6 +42,7 @@ class ProtectionTopologyTest {
   static final Duration MAX_DELAY = Duration.ofSeconds(2);
   static LabeledImages data;
   static ProtectionEngine engine;
+  static BundleHolder bundles;
   static InMemorySchemaRegistry registryServer;
   static SchemaRegistryClient registry;
 
@@ -58,6 +59,7 @@ class ProtectionTopologyTest {
   static void engineAndRegistry() throws Exception {
     data = StreamFixtures.data();
     engine = StreamFixtures.tinyEngine(data);
+    bundles = BundleHolder.serving(engine);
     registryServer = new InMemorySchemaRegistry().start();
     registry = new SchemaRegistryClient(registryServer.url());
   }
@@ -80,7 +82,7 @@ class ProtectionTopologyTest {
     Properties props = ProtectionTopology.streamsConfig("sep-shield-test", "unused:9092", settings,
         Duration.ofSeconds(10));
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, engine, processorRegistry, stats), props);
+    driver = new TopologyTestDriver(ProtectionTopology.build(settings, bundles, processorRegistry, stats), props);
     uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
     protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
         new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
