@@ -33,7 +33,7 @@ public record BundleUpdate(String bundleId, Path directory, String sha256, Strin
     BundleManifest manifest = BundleLoader.verify(dir);
     try {
       return new BundleUpdate(manifest.bundleId(), dir, Sha256.of(dir.resolve(BundleManifest.FILE_NAME)),
-          manifest.architecture(), Instant.parse(manifest.createdAt()).truncatedTo(ChronoUnit.MILLIS)));
+          manifest.architecture(), Instant.parse(manifest.createdAt()).truncatedTo(ChronoUnit.MILLIS));
     } catch (IOException e) {
       throw new BundleException("cannot read the manifest of " + dir, e);
     }
