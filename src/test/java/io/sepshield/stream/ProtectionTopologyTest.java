@@ -259,7 +259,7 @@ class ProtectionTopologyTest {
   }
 
   @Test
-  void aNewBundleTakesOverAtTheNextBatchBoundaryAndTheOldOneIsFreed() {
+  void aNewBundleTakesOverAtTheNextBatchBoundaryAndTheOldOneIsFreed() throws Exception {
     // Both engines are views over ensembles shared with other tests: closing them only records it.
     AtomicInteger oldClosed = new AtomicInteger();
     BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-12px", ensemble,
@@ -298,7 +298,7 @@ class ProtectionTopologyTest {
   }
 
   @Test
-  void imagesRestoredForAnotherInputShapeAreDecodedAgain() {
+  void imagesRestoredForAnotherInputShapeAreDecodedAgain() throws Exception {
     // An instance restarted with a newer bundle of another input shape: its buffer still holds a 12×12 image.
     BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-16px", ensemble16, () -> {}));
     start(StreamSettings.defaults(2, MAX_DELAY), registry, holder);
