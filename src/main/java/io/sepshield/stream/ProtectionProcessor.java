@@ -43,8 +43,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * exactly-once transaction.
  *
  * <p>The engine comes from a {@link BundleHolder}: the processor moves to a newly installed bundle only with an
- * empty buffer (after a flush, or on a punctuation tick when nothing waits), so a batch is crafted by one engine,
- * for the input shape its images were decoded to, and its records carry that engine's bundle id.
+ * empty buffer (after a flush, before the first upload of a batch, or on a punctuation tick when nothing waits), so
+ * a batch is crafted by one engine, for the input shape its images were decoded to, and its records carry that
+ * engine's bundle id.
  */
 final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byte[]> {
   private static final System.Logger LOG = System.getLogger(ProtectionProcessor.class.getName());
@@ -122,6 +123,9 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    if (pending == 0) {
+      adoptCurrentBundle(); // a batch boundary: the first upload after a swap already gets the new bundle
+    }
     RecordMetadata source = context.recordMetadata().orElseThrow();
     long now = context.currentSystemTimeMs();
     List<Header> headers = List.of(record.headers().toArray());
