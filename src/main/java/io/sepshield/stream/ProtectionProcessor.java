@@ -84,6 +84,8 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     this.lease = bundles.acquire();
     this.engine = lease.engine();
     this.buffer = context.getStateStore(ProtectionTopology.BUFFER_STORE);
+    pending = 0; // init runs again on the same instance when Kafka Streams revives a task
+    oldestArrival = Long.MAX_VALUE;
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
         pending++;
@@ -118,6 +120,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   public void close() {
     if (lease != null) {
       lease.close();
+      lease = null;
     }
   }
 
