@@ -15,8 +15,10 @@ import io.sepshield.sep.EpsilonBall;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.service.ProtectionServer;
+import io.sepshield.stream.BundleHolder;
 import io.sepshield.stream.ErrorStrategy;
 import io.sepshield.stream.ProtectionService;
+import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.stream.StreamSettings;
 import io.sepshield.train.TrainingConfig;
 import java.nio.ByteBuffer;
@@ -104,9 +106,9 @@ public class StreamDemoCommand implements Callable<Integer> {
         .withErrorStrategy(ErrorStrategy.DEAD_LETTER_QUEUE);
     Path state = Files.createTempDirectory("sep-shield-stream-demo-state-");
     ProtectionServer.Options options = new ProtectionServer.Options(ProtectionServer.EMBEDDED,
-        ProtectionServer.EMBEDDED, "sep-shield-stream-demo", state.toString(), stream, bundleRoot, runtime.device,
-        Method.SEP_FA_VR, Profile.parse(profile), eps, runtime.seed, Duration.ofMinutes(2),
-        ProtectionService.DEFAULT_CLOSE_TIMEOUT, "127.0.0.1", 0);
+        ProtectionServer.EMBEDDED, "sep-shield-stream-demo", state.toString(), stream, bundleRoot,
+        ProtectionTopology.BUNDLE_UPDATES_TOPIC, runtime.device, Method.SEP_FA_VR, Profile.parse(profile), eps,
+        runtime.seed, Duration.ofMinutes(2), ProtectionService.DEFAULT_CLOSE_TIMEOUT, "127.0.0.1", 0);
     try (ProtectionServer server = ProtectionServer.start(options, System.err)) {
       run(server, stream, clean);
     } finally {
@@ -185,7 +187,9 @@ public class StreamDemoCommand implements Callable<Integer> {
     }
     double seconds = (lastReceived - start) / 1e9;
     long[] sorted = Arrays.stream(latencyMs).limit(n).filter(l -> l > 0).sorted().toArray();
-    System.out.printf("bundle:       %s (%s, %s)%n", server.engine().bundleId(), profile, server.engine().settings());
+    try (BundleHolder.Lease lease = server.bundles().acquire()) {
+      System.out.printf("bundle:       %s (%s, %s)%n", lease.engine().bundleId(), profile, lease.engine().settings());
+    }
     System.out.printf("streamed:     %d uploads, %d protected, %d dead-lettered, %d batches%n", n, received,
         server.service().stats().deadLettered(), server.service().stats().batches());
     System.out.printf("throughput:   %.2f images/s (%.1f s from first upload to last protected image)%n",
@@ -200,7 +204,7 @@ public class StreamDemoCommand implements Callable<Integer> {
     if (received == n) {
       LabeledImages protectedImages = clean.withPixels(protectedPixels);
       Path strip = DatasetProtection.writeBeforeAfter(clean, protectedImages, eps, 8,
-          out.resolve("before-after.png"), "stream-demo; bundle " + server.engine().bundleId());
+          out.resolve("before-after.png"), "stream-demo; bundle " + server.bundles().currentBundleId());
       for (int i = 0; i < Math.min(4, n); i++) {
         Files.write(out.resolve(String.format("before-%02d.png", i)), PngCodec.encode(clean.image(i),
             clean.channels(), clean.height(), clean.width()));

@@ -2,10 +2,17 @@ package io.sepshield.cli;
 
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.RetrainingJob;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.stream.BundleUpdate;
+import io.sepshield.stream.BundleUpdates;
+import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.train.TrainingConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -62,12 +69,38 @@ public class TrainCommand implements Callable<Integer> {
       + "OUT/<bundle-id> and OUT/LATEST names it. Default: ${DEFAULT-VALUE}")
   Path out;
 
+  @Option(names = "--publish-to", paramLabel = "BOOTSTRAP", description = "After writing the bundle, publish a "
+      + "BundleUpdated event to this Kafka cluster: running services swap to the bundle (its directory must be "
+      + "readable by them at the same absolute path).")
+  String publishTo;
+
+  @Option(names = "--schema-registry-url", paramLabel = "URL",
+      description = "Schema registry for the event (required with --publish-to).")
+  String schemaRegistryUrl;
+
+  @Option(names = "--bundle-updates-topic", defaultValue = ProtectionTopology.BUNDLE_UPDATES_TOPIC,
+      description = "Topic of the event. Default: ${DEFAULT-VALUE}")
+  String bundleUpdatesTopic;
+
   @Mixin
   Options.Runtime runtime;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
-    run();
+    if (publishTo != null && schemaRegistryUrl == null) {
+      // Checked before training: finding out after an hour of training would waste it.
+      throw new ParameterException(spec.commandLine(), "--publish-to needs --schema-registry-url");
+    }
+    RetrainingJob.Result result = run();
+    if (publishTo != null) {
+      BundleUpdate update = BundleUpdate.of(result.bundleDir());
+      BundleUpdates.publish(publishTo, new SchemaRegistryClient(schemaRegistryUrl), bundleUpdatesTopic, update);
+      System.out.printf("published bundle %s (%s, manifest sha256 %s) to %s%n", update.bundleId(),
+          update.directory().toUri(), update.sha256(), bundleUpdatesTopic);
+    }
     return 0;
   }
 

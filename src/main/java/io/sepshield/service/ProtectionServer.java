@@ -6,6 +6,8 @@ import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
+import io.sepshield.stream.BundleHolder;
+import io.sepshield.stream.BundleUpdates;
 import io.sepshield.stream.EmbeddedKafka;
 import io.sepshield.stream.ErrorStrategy;
 import io.sepshield.stream.ProtectionEngine;
@@ -29,9 +31,10 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
- * The running streaming service: optional embedded broker and registry, the loaded bundle, Kafka Streams and the
- * operations endpoint (health probes, metrics). Started once the bundle is loaded and warmed up and the stream first
- * reached RUNNING; ready while it is RUNNING.
+ * The running streaming service: optional embedded broker and registry, the bundle (followed on the bundle-updates
+ * topic and hot-swapped, see {@link BundleHolder}), Kafka Streams and the operations endpoint (health probes,
+ * metrics). Started once a bundle is loaded and warmed up and the stream first reached RUNNING; ready while it is
+ * RUNNING; a refused bundle update leaves it ready.
  *
  * <p>Kafka Streams is managed here rather than by the quarkus-kafka-streams extension: the extension starts its
  * topology when the application boots, and this application is a command-line tool whose batch commands (train,
@@ -42,14 +45,15 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
 
   /** Everything {@link #start} needs; {@link #from(StreamConfig)} reads it from the Quarkus configuration. */
   public record Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
-      StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
-      Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort, Cluster cluster) {
+      StreamSettings stream, Path bundle, String bundleUpdatesTopic, String device, Method method, Profile profile,
+      float eps255, long seed, Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort,
+      Cluster cluster) {
     /** With {@link Cluster#DEFAULTS}: what the embedded default and tests need. */
     public Options(String bootstrapServers, String schemaRegistryUrl, String applicationId, String stateDir,
-        StreamSettings stream, Path bundle, String device, Method method, Profile profile, float eps255, long seed,
-        Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort) {
-      this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, stream, bundle, device, method, profile,
-          eps255, seed, slowestBatch, closeTimeout, healthHost, healthPort, Cluster.DEFAULTS);
+        StreamSettings stream, Path bundle, String bundleUpdatesTopic, String device, Method method, Profile profile,
+        float eps255, long seed, Duration slowestBatch, Duration closeTimeout, String healthHost, int healthPort) {
+      this(bootstrapServers, schemaRegistryUrl, applicationId, stateDir, stream, bundle, bundleUpdatesTopic, device,
+          method, profile, eps255, seed, slowestBatch, closeTimeout, healthHost, healthPort, Cluster.DEFAULTS);
     }
   }
 
@@ -79,23 +83,25 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
     Cluster cluster = new Cluster(c.kafka(), c.groupInstanceId(), c.createTopics(), c.topicPartitions(),
         c.topicReplicationFactor(), c.schemaRegistryBasicAuthUserInfo().orElse(null));
     return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
-        stream, Path.of(c.bundle()), c.device(), Method.parse(c.method()), Profile.parse(c.profile()), c.eps(),
-        c.seed(), c.slowestBatch(), c.closeTimeout(), c.healthHost(), c.healthPort(), cluster);
+        stream, Path.of(c.bundle()), c.bundleUpdatesTopic(), c.device(), Method.parse(c.method()),
+        Profile.parse(c.profile()), c.eps(), c.seed(), c.slowestBatch(), c.closeTimeout(), c.healthHost(),
+        c.healthPort(), cluster);
   }
 
   private final ServiceMetrics metrics;
   private final OpsEndpoint ops;
-  private volatile boolean warmedUp;
+  private volatile boolean stopping;
   private volatile boolean started;
   private EmbeddedKafka kafka;
   private InMemorySchemaRegistry registry;
-  private volatile ProtectionEngine engine; // read by the metrics endpoint's thread
+  private volatile BundleHolder bundles; // read by the metrics endpoint's thread
+  private BundleUpdates updates;
   private ProtectionService service;
   private String bootstrapServers;
   private String registryUrl;
 
   private ProtectionServer(Options o) throws Exception {
-    metrics = new ServiceMetrics(() -> engine == null ? null : engine.bundleId());
+    metrics = new ServiceMetrics(() -> bundles);
     try {
       ops = new OpsEndpoint(o.healthHost(), o.healthPort(), this, metrics::scrape);
     } catch (IOException | RuntimeException e) {
@@ -132,12 +138,24 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
       log.println("embedded schema registry: " + registryUrl);
     }
     Device device = DjlRuntime.device(o.device());
-    engine = ProtectionEngine.load(o.bundle(), device, o.method(), o.profile(), o.eps255(), o.seed());
+    SchemaRegistryClient registryClient = new SchemaRegistryClient(registryUrl, o.cluster().registryUserInfo());
     long t0 = System.nanoTime();
-    engine.warmUp();
-    warmedUp = true;
-    log.printf("bundle %s loaded on %s and warmed up in %d ms; %s%n", engine.bundleId(), device,
-        (System.nanoTime() - t0) / 1_000_000, engine.settings());
+    bundles = BundleHolder.forBundle(o.bundle(),
+        dir -> ProtectionEngine.load(dir, device, o.method(), o.profile(), o.eps255(), o.seed()));
+    // The newest published update wins over the configured bundle, so read the topic before loading anything.
+    updates = new BundleUpdates(bootstrapServers, o.cluster().clientProperties(), o.bundleUpdatesTopic(),
+        registryClient);
+    bundles.start(updates.catchUp(bundles, Duration.ofMinutes(1)));
+    updates.follow(bundles);
+    try (BundleHolder.Lease lease = bundles.acquire()) {
+      log.printf("bundle %s loaded on %s and warmed up in %d ms; %s; following %s for updates%n",
+          lease.engine().bundleId(), device, (System.nanoTime() - t0) / 1_000_000, lease.engine().settings(),
+          o.bundleUpdatesTopic());
+    }
+    if (kafka != null) {
+      log.printf("publish a bundle update: ./sep-shield train ... --publish-to %s --schema-registry-url %s%n",
+          bootstrapServers, registryUrl);
+    }
     Properties config = ProtectionTopology.streamsConfig(o.applicationId(), bootstrapServers, o.stream(),
         o.slowestBatch());
     if (o.stateDir() != null) {
@@ -149,8 +167,7 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
     o.cluster().groupInstanceId().ifPresent(id -> config.put(
         StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), id));
     config.putAll(o.cluster().clientProperties());
-    service = new ProtectionService(engine, o.stream(), config,
-        new SchemaRegistryClient(registryUrl, o.cluster().registryUserInfo()), metrics.stream(), o.closeTimeout())
+    service = new ProtectionService(bundles, o.stream(), config, registryClient, metrics.stream(), o.closeTimeout())
         .start();
     service.awaitRunning(Duration.ofMinutes(2));
     started = true;
@@ -167,7 +184,9 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
     List<TopicProvisioner.TopicSpec> topics = List.of(
         TopicProvisioner.TopicSpec.of(t.uploadsTopic(), o.cluster().topicPartitions()),
         TopicProvisioner.TopicSpec.of(t.protectedTopic(), o.cluster().topicPartitions()),
-        TopicProvisioner.TopicSpec.of(t.deadLetterTopic(), o.cluster().topicPartitions()));
+        TopicProvisioner.TopicSpec.of(t.deadLetterTopic(), o.cluster().topicPartitions()),
+        // Every event has the same key: compaction keeps the newest bundle, which is what a starting instance wants.
+        TopicProvisioner.TopicSpec.compacted(o.bundleUpdatesTopic()));
     try (Admin admin = Admin.create(adminConfig)) {
       TopicProvisioner provisioner = new TopicProvisioner(admin, o.cluster().replicationFactor());
       Map<String, Integer> partitions = kafka != null || o.cluster().createTopics() ? provisioner.ensure(topics)
@@ -183,7 +202,8 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
 
   @Override
   public boolean ready() {
-    return warmedUp && service != null && service.state() == KafkaStreams.State.RUNNING;
+    return !stopping && bundles != null && bundles.hasEngine() && service != null
+        && service.state() == KafkaStreams.State.RUNNING;
   }
 
   @Override
@@ -203,8 +223,9 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
     return registryUrl;
   }
 
-  public ProtectionEngine engine() {
-    return engine;
+  /** The served bundle: its id, hot swaps and refused updates. */
+  public BundleHolder bundles() {
+    return bundles;
   }
 
   public ProtectionService service() {
@@ -214,10 +235,15 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
   @Override
   public void close() throws Exception {
     // Reverse order of start: the stream commits and leaves before the broker goes away.
-    warmedUp = false;
+    stopping = true;
+    if (updates != null) {
+      updates.close();
+    }
     boolean streamStopped = service == null || service.stop();
-    if (engine != null && streamStopped) {
-      engine.close(); // not under a stream thread still crafting past the close timeout: it would use freed memory
+    if (bundles != null && streamStopped) {
+      // After the stream, so no batch can use an engine any more; not under a stream thread still crafting past the
+      // close timeout: it would use freed memory.
+      bundles.close();
     }
     if (registry != null) {
       registry.close();

@@ -1,5 +1,6 @@
 package io.sepshield.service;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -9,6 +10,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sepshield.stream.BundleHolder;
 import io.sepshield.stream.StreamMetrics;
 import java.util.function.Supplier;
 
@@ -21,8 +23,8 @@ final class ServiceMetrics implements AutoCloseable {
   private final StreamMetrics stream = new StreamMetrics(registry);
   private final JvmGcMetrics gc = new JvmGcMetrics();
 
-  /** @param bundleId the bundle in use (null while none is loaded), read on every scrape */
-  ServiceMetrics(Supplier<String> bundleId) {
+  /** @param bundles the bundle holder (null until the service has one), read on every scrape */
+  ServiceMetrics(Supplier<BundleHolder> bundles) {
     new JvmMemoryMetrics().bindTo(registry);
     gc.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
@@ -30,7 +32,12 @@ final class ServiceMetrics implements AutoCloseable {
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
     new FileDescriptorMetrics().bindTo(registry);
-    stream.followBundle(bundleId);
+    stream.followBundle(() -> bundles.get() == null ? null : bundles.get().currentBundleId());
+    FunctionCounter.builder("sep.shield.bundle.swaps", bundles, b -> b.get() == null ? 0 : b.get().swaps())
+        .description("Bundles hot-swapped in after a bundle-update event").register(registry);
+    FunctionCounter.builder("sep.shield.bundle.refusals", bundles, b -> b.get() == null ? 0 : b.get().refusals())
+        .description("Bundle-update events refused (bad checksum, wrong hash, unreadable event...); the old bundle "
+            + "kept serving").register(registry);
   }
 
   StreamMetrics stream() {

@@ -66,9 +66,13 @@ public interface StreamConfig {
   @WithDefault(ProtectionTopology.DEAD_LETTER_TOPIC)
   String deadLetterTopic();
 
-  /** Bundle directory, or a folder whose LATEST names one. */
+  /** Bundle directory, or a folder whose LATEST names one; a newer one published on the updates topic wins. */
   @WithDefault("runs/bundles")
   String bundle();
+
+  /** Avro BundleUpdated events: every instance swaps to the bundle an event names (README: hot swap). */
+  @WithDefault(ProtectionTopology.BUNDLE_UPDATES_TOPIC)
+  String bundleUpdatesTopic();
 
   @WithDefault("auto")
   String device();

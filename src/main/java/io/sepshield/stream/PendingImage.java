@@ -20,10 +20,17 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  *
  * @param label class index, or {@link io.sepshield.data.LabeledImages#UNKNOWN_LABEL} to predict it
  * @param arrivedAt wall-clock time the processor accepted it, for max-delay and processing time
+ * @param channels shape the pixels were decoded to (that of the engine at the time); 0 when unknown (format 1)
  */
 record PendingImage(String id, int label, long arrivedAt, String topic, int partition, long offset, long timestamp,
-    byte[] originalKey, byte[] originalValue, List<Header> headers, byte[] pixels) {
-  private static final int FORMAT = 1;
+    byte[] originalKey, byte[] originalValue, List<Header> headers, int channels, int height, int width,
+    byte[] pixels) {
+  // 2 added the shape: after a restart the buffer may hold images decoded for an earlier bundle's input shape.
+  private static final int FORMAT = 2;
+
+  boolean hasShape(int c, int h, int w) {
+    return channels == c && height == h && width == w;
+  }
 
   Headers kafkaHeaders() {
     RecordHeaders h = new RecordHeaders();
@@ -49,6 +56,9 @@ record PendingImage(String id, int label, long arrivedAt, String topic, int part
         out.writeUTF(h.key());
         writeBytes(out, h.value());
       }
+      out.writeInt(channels);
+      out.writeInt(height);
+      out.writeInt(width);
       writeBytes(out, pixels);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -59,7 +69,7 @@ record PendingImage(String id, int label, long arrivedAt, String topic, int part
   static PendingImage fromBytes(byte[] bytes) {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
       int format = in.readUnsignedByte();
-      if (format != FORMAT) {
+      if (format != FORMAT && format != 1) {
         throw new IllegalStateException("pending image in unknown store format " + format);
       }
       String id = in.readUTF();
@@ -76,8 +86,9 @@ record PendingImage(String id, int label, long arrivedAt, String topic, int part
       for (int i = 0; i < n; i++) {
         headers.add(new RecordHeader(in.readUTF(), readBytes(in)));
       }
+      int[] shape = format == 1 ? new int[3] : new int[] {in.readInt(), in.readInt(), in.readInt()};
       return new PendingImage(id, label, arrivedAt, topic, partition, offset, timestamp, key, value, headers,
-          readBytes(in));
+          shape[0], shape[1], shape[2], readBytes(in));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -41,6 +41,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * other bad upload. Everything runs on the stream thread: records are never handed to another thread, and a batch
  * is forwarded and deleted from the buffer inside the same punctuation or process call, hence inside the same
  * exactly-once transaction.
+ *
+ * <p>The engine comes from a {@link BundleHolder}: the processor moves to a newly installed bundle only with an
+ * empty buffer (after a flush, before the first upload of a batch, or on a punctuation tick when nothing waits), so
+ * a batch is crafted by one engine, for the input shape its images were decoded to, and its records carry that
+ * engine's bundle id.
  */
 final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byte[]> {
   private static final System.Logger LOG = System.getLogger(ProtectionProcessor.class.getName());
@@ -50,21 +55,23 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       "image/jpg", "jpeg", "image/bmp", "bmp", "image/gif", "gif");
 
   private final StreamSettings settings;
-  private final ProtectionEngine engine;
+  private final BundleHolder bundles;
   private final StreamMetrics metrics;
   private final ConfluentAvroDeserializer<UploadedImage> uploads;
   private final ConfluentAvroSerializer<ProtectedImage> results;
 
   private ProcessorContext<byte[], byte[]> context;
+  private BundleHolder.Lease lease;
+  private ProtectionEngine engine; // the leased one
   private KeyValueStore<String, byte[]> buffer;
   // Derived from the store (recomputed in init after a restore), so never out of step with it.
   private int pending;
   private long oldestArrival = Long.MAX_VALUE;
 
-  ProtectionProcessor(StreamSettings settings, ProtectionEngine engine, SchemaRegistryClient registry,
+  ProtectionProcessor(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
       StreamMetrics metrics) {
     this.settings = settings;
-    this.engine = engine;
+    this.bundles = bundles;
     this.metrics = metrics;
     this.uploads = new ConfluentAvroDeserializer<>(registry, UploadedImage.class);
     this.results = new ConfluentAvroSerializer<>(registry);
@@ -74,7 +81,11 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   @Override
   public void init(ProcessorContext<byte[], byte[]> context) {
     this.context = context;
+    this.lease = bundles.acquire();
+    this.engine = lease.engine();
     this.buffer = context.getStateStore(ProtectionTopology.BUFFER_STORE);
+    pending = 0; // init runs again on the same instance when Kafka Streams revives a task
+    oldestArrival = Long.MAX_VALUE;
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
         pending++;
@@ -86,18 +97,44 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     context.schedule(tick, PunctuationType.WALL_CLOCK_TIME, now -> {
       if (pending > 0 && now - oldestArrival >= settings.maxDelay().toMillis()) {
         flush();
+      } else if (pending == 0) {
+        adoptCurrentBundle(); // no traffic: swap on the next tick rather than with the next batch
       }
     });
   }
 
+  /** At a batch boundary (empty buffer): moves to the holder's current engine if a newer one was installed. */
+  private void adoptCurrentBundle() {
+    if (!lease.isCurrent()) {
+      BundleHolder.Lease next = bundles.acquire();
+      String previous = engine.bundleId();
+      lease.close(); // the old engine is closed once no other task holds it
+      lease = next;
+      engine = next.engine();
+      LOG.log(System.Logger.Level.INFO, "task {0} now protects with bundle {1} (was {2})", context.taskId(),
+          engine.bundleId(), previous);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (lease != null) {
+      lease.close();
+      lease = null;
+    }
+  }
+
   @Override
   public void process(Record<byte[], byte[]> record) {
+    if (pending == 0) {
+      adoptCurrentBundle(); // a batch boundary: the first upload after a swap already gets the new bundle
+    }
     RecordMetadata source = context.recordMetadata().orElseThrow();
     long now = context.currentSystemTimeMs();
     List<Header> headers = List.of(record.headers().toArray());
     PendingImage image;
     try {
-      image = accept(record, source, now, headers);
+      image = accept(record, source.topic(), source.partition(), source.offset(), now);
     } catch (RejectedUpload e) {
       reject(e, null, record.key(), record.value(), headers, source.topic(), source.partition(), source.offset(),
           record.timestamp());
@@ -111,14 +148,15 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     }
   }
 
-  private PendingImage accept(Record<byte[], byte[]> record, RecordMetadata source, long now, List<Header> headers)
+  private PendingImage accept(Record<byte[], byte[]> record, String topic, int partition, long offset, long now)
       throws RejectedUpload {
+    List<Header> headers = List.of(record.headers().toArray());
     if (record.value() == null) {
       throw new RejectedUpload(RejectedUpload.DESERIALIZATION_ERROR, "record has no value (tombstone)");
     }
     UploadedImage upload;
     try {
-      upload = uploads.deserialize(source.topic(), record.value());
+      upload = uploads.deserialize(topic, record.value());
     } catch (SerializationException e) {
       if (registryUnreachable(e)) {
         throw e; // an outage, not bad data: fail the task so the record is retried once the registry is back
@@ -172,20 +210,33 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       throw new RejectedUpload(RejectedUpload.INVALID_LABEL, "label " + label + " outside 0.."
           + (engine.numClasses() - 1));
     }
-    return new PendingImage(upload.getId(), label, now, source.topic(), source.partition(), source.offset(),
-        record.timestamp(), record.key(), record.value(), headers, decoded.pixels());
+    return new PendingImage(upload.getId(), label, now, topic, partition, offset, record.timestamp(), record.key(),
+        record.value(), headers, engine.channels(), engine.height(), engine.width(), decoded.pixels());
   }
 
-  /** Protects everything in the buffer, forwards the results and empties the buffer. */
+  /** Protects everything in the buffer, forwards the results, empties the buffer and adopts a newer bundle. */
   private void flush() {
-    List<KeyValue<String, PendingImage>> batch = new ArrayList<>(pending);
+    List<KeyValue<String, PendingImage>> buffered = new ArrayList<>(pending);
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
-        batch.add(KeyValue.pair(kv.key, PendingImage.fromBytes(kv.value)));
+        buffered.add(KeyValue.pair(kv.key, PendingImage.fromBytes(kv.value)));
+      }
+    }
+    List<KeyValue<String, PendingImage>> batch = new ArrayList<>(buffered.size());
+    for (KeyValue<String, PendingImage> kv : buffered) {
+      PendingImage p = kv.value;
+      if (!p.hasShape(engine.channels(), engine.height(), engine.width())) {
+        p = decodeAgain(kv.key, p);
+      }
+      if (p != null) {
+        batch.add(KeyValue.pair(kv.key, p));
       }
     }
     if (batch.isEmpty()) {
+      pending = 0;
+      oldestArrival = Long.MAX_VALUE;
+      adoptCurrentBundle();
       return;
     }
     int size = engine.channels() * engine.height() * engine.width();
@@ -221,6 +272,25 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     }
     pending = 0;
     oldestArrival = Long.MAX_VALUE;
+    adoptCurrentBundle();
+  }
+
+  /**
+   * An image the buffer restored after a restart, decoded for another bundle's input shape (the instance came back
+   * with a newer bundle): decoded again from its original record for this engine, or dead-lettered if it no longer
+   * fits (e.g. its label). Null when rejected.
+   */
+  private PendingImage decodeAgain(String key, PendingImage p) {
+    Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
+        p.kafkaHeaders());
+    try {
+      return accept(original, p.topic(), p.partition(), p.offset(), p.arrivedAt());
+    } catch (RejectedUpload e) {
+      reject(e, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(),
+          p.timestamp());
+      buffer.delete(key);
+      return null;
+    }
   }
 
   private void forwardProtected(PendingImage p, ProtectedBatch result, int i, long now) {

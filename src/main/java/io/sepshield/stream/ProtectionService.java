@@ -7,7 +7,8 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 
 /**
- * Runs the protection topology against a Kafka cluster. Owns the {@link KafkaStreams} instance, not the engine.
+ * Runs the protection topology against a Kafka cluster. Owns the {@link KafkaStreams} instance, not the engines
+ * (the {@link BundleHolder} does).
  *
  * <p>A stream thread that dies because the schema registry is unreachable is replaced after a pause, so processing
  * resumes (from the last committed offsets, exactly once) when the registry is back; any other failure shuts the
@@ -24,20 +25,20 @@ public final class ProtectionService implements AutoCloseable {
   private final AutoCloseable clientMetrics;
 
   /** With in-memory metrics and the default close timeout. */
-  public ProtectionService(ProtectionEngine engine, StreamSettings settings, Properties streamsConfig,
+  public ProtectionService(BundleHolder bundles, StreamSettings settings, Properties streamsConfig,
       SchemaRegistryClient registry) {
-    this(engine, settings, streamsConfig, registry, new StreamMetrics(), DEFAULT_CLOSE_TIMEOUT);
+    this(bundles, settings, streamsConfig, registry, new StreamMetrics(), DEFAULT_CLOSE_TIMEOUT);
   }
 
   /**
    * @param metrics where the stream's meters and the Kafka clients' metrics go
    * @param closeTimeout how long {@link #close()} waits for the stream thread to finish its batch and commit
    */
-  public ProtectionService(ProtectionEngine engine, StreamSettings settings, Properties streamsConfig,
+  public ProtectionService(BundleHolder bundles, StreamSettings settings, Properties streamsConfig,
       SchemaRegistryClient registry, StreamMetrics metrics, Duration closeTimeout) {
     this.metrics = metrics;
     this.closeTimeout = closeTimeout;
-    streams = new KafkaStreams(ProtectionTopology.build(settings, engine, registry, metrics), streamsConfig);
+    streams = new KafkaStreams(ProtectionTopology.build(settings, bundles, registry, metrics), streamsConfig);
     clientMetrics = metrics.bindKafkaClient(streams);
     streams.setUncaughtExceptionHandler(e -> {
       if (ProtectionProcessor.registryUnreachable(e)) {

@@ -25,6 +25,8 @@ public final class ProtectionTopology {
   public static final String UPLOADS_TOPIC = "sep-shield.uploads";
   public static final String PROTECTED_TOPIC = "sep-shield.protected";
   public static final String DEAD_LETTER_TOPIC = "sep-shield.uploads.dlq";
+  /** Avro BundleUpdated events, followed by every instance (see {@link BundleUpdates}). */
+  public static final String BUNDLE_UPDATES_TOPIC = "sep-shield.bundle-updates";
 
   public static final String SOURCE = "uploads";
   public static final String PROCESSOR = "protect";
@@ -35,13 +37,13 @@ public final class ProtectionTopology {
 
   private ProtectionTopology() {}
 
-  public static Topology build(StreamSettings settings, ProtectionEngine engine, SchemaRegistryClient registry,
+  public static Topology build(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
       StreamMetrics metrics) {
     metrics.expectRejections(settings.errorStrategy());
     Topology topology = new Topology();
     // Bytes in: the processor deserializes, so unreadable records are dead-lettered rather than failing the task.
     topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.uploadsTopic());
-    topology.addProcessor(PROCESSOR, () -> new ProtectionProcessor(settings, engine, registry, metrics), SOURCE);
+    topology.addProcessor(PROCESSOR, () -> new ProtectionProcessor(settings, bundles, registry, metrics), SOURCE);
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(BUFFER_STORE),
         Serdes.String(), Serdes.ByteArray()), PROCESSOR);
     topology.addSink(PROTECTED_SINK, settings.protectedTopic(), new ByteArraySerializer(), new ByteArraySerializer(),

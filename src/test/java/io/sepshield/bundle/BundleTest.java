@@ -12,14 +12,9 @@ import io.sepshield.sep.Checkpoint;
 import io.sepshield.testing.TinyModels;
 import io.sepshield.train.ClassCenters;
 import io.sepshield.train.ClassifierMetrics;
-import io.sepshield.train.TrainingConfig;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,10 +29,7 @@ class BundleTest {
   @BeforeAll
   static void trainASmallBundle() {
     data = TinyModels.textures(4, 24, 1, 21);
-    TrainingConfig config = new TrainingConfig(3, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 1, false,
-        4);
-    trained = new RetrainingJob(new PrintStream(new ByteArrayOutputStream())).run(new RetrainingJob.Spec(data,
-        "squares", data, "squares", "resnet8", config, 3, root.resolve("bundles"), Device.cpu()));
+    trained = TinyModels.bundle(data, root.resolve("bundles"), 3, 4);
     bundle = trained.bundleDir();
   }
 
@@ -64,18 +56,7 @@ class BundleTest {
   }
 
   private static Path copy() throws IOException {
-    Path target = Files.createTempDirectory(root, "copy-");
-    try (Stream<Path> files = Files.walk(bundle)) {
-      for (Path p : files.toList()) {
-        Path t = target.resolve(bundle.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t);
-        }
-      }
-    }
-    return target;
+    return TinyModels.copyBundle(bundle, root);
   }
 
   private static String refusal(Path dir) {

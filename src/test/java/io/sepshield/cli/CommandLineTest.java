@@ -5,10 +5,19 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.quarkus.test.junit.main.LaunchResult;
 import io.quarkus.test.junit.main.QuarkusMainLauncher;
 import io.quarkus.test.junit.main.QuarkusMainTest;
+import io.sepshield.bundle.BundleLoader;
 import io.sepshield.data.Idx;
 import io.sepshield.data.SyntheticImages;
+import io.sepshield.registry.InMemorySchemaRegistry;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.stream.BundleHolder;
+import io.sepshield.stream.BundleUpdate;
+import io.sepshield.stream.BundleUpdates;
+import io.sepshield.stream.EmbeddedKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,5 +56,35 @@ class CommandLineTest {
     LaunchResult result = launcher.launch("protect", "--bundle", dir.toString(), "--data", DATA);
     assertEquals(1, result.exitCode());
     assertTrue(result.getErrorOutput().contains("error: no bundle at"), result.getErrorOutput());
+  }
+
+  @Test
+  void trainPublishesTheBundleAsABundleUpdatedEvent(QuarkusMainLauncher launcher, @TempDir Path dir)
+      throws Exception {
+    LaunchResult incomplete = launcher.launch("train", "--data", DATA, "--publish-to", "127.0.0.1:1");
+    assertNotEquals(0, incomplete.exitCode());
+    assertTrue(incomplete.getErrorOutput().contains("--publish-to needs --schema-registry-url"),
+        incomplete.getErrorOutput());
+
+    try (EmbeddedKafka kafka = EmbeddedKafka.start();
+        InMemorySchemaRegistry registry = new InMemorySchemaRegistry().start()) {
+      kafka.createTopics("updates");
+      LaunchResult train = launcher.launch("train", "--data", DATA, "--test", "none", "--epochs", "1",
+          "--checkpoints", "1", "--out", dir.resolve("bundles").toString(), "--device", "cpu", "--publish-to",
+          kafka.bootstrapServers(), "--schema-registry-url", registry.url(), "--bundle-updates-topic", "updates");
+      assertEquals(0, train.exitCode(), train.getErrorOutput());
+
+      Path bundle = BundleLoader.resolve(dir.resolve("bundles"));
+      BundleHolder counter = BundleHolder.forBundle(bundle, unused -> {
+        throw new AssertionError("nothing is loaded here");
+      });
+      try (BundleUpdates updates = new BundleUpdates(kafka.bootstrapServers(), "updates",
+          new SchemaRegistryClient(registry.url()))) {
+        List<BundleUpdate> published = updates.catchUp(counter, Duration.ofSeconds(30));
+        assertEquals(List.of(BundleUpdate.of(bundle)), published, "id, absolute location, manifest SHA-256");
+      }
+      assertEquals(0, counter.refusals());
+      assertTrue(train.getOutput().contains("published bundle " + bundle.getFileName()), train.getOutput());
+    }
   }
 }

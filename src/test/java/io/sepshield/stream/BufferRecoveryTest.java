@@ -52,7 +52,8 @@ class BufferRecoveryTest {
       ConfluentAvroSerializer<UploadedImage> serializer = new ConfluentAvroSerializer<>(registry);
       serializer.configure(Map.of(), false);
 
-      try (ProtectionService first = new ProtectionService(engine, settings, config(kafka, "state-1", settings),
+      BundleHolder bundles = BundleHolder.serving(engine);
+      try (ProtectionService first = new ProtectionService(bundles, settings, config(kafka, "state-1", settings),
           registry).start()) {
         first.awaitRunning(Duration.ofSeconds(60));
         send(producer, serializer, settings, data, 0);
@@ -61,7 +62,7 @@ class BufferRecoveryTest {
       KafkaConsumer<String, byte[]> reader = reader(kafka, settings);
       assertTrue(poll(reader, Duration.ofSeconds(2)).isEmpty(), "one of three: nothing published yet");
 
-      try (ProtectionService second = new ProtectionService(engine, settings, config(kafka, "state-2", settings),
+      try (ProtectionService second = new ProtectionService(bundles, settings, config(kafka, "state-2", settings),
           registry).start()) {
         second.awaitRunning(Duration.ofSeconds(60));
         send(producer, serializer, settings, data, 1);

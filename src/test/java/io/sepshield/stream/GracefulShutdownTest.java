@@ -56,7 +56,7 @@ class GracefulShutdownTest {
           Duration.ofSeconds(30));
       config.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString());
       Duration closeTimeout = Duration.ofSeconds(2);
-      ProtectionService service = new ProtectionService(engine, settings, config,
+      ProtectionService service = new ProtectionService(BundleHolder.serving(engine), settings, config,
           new SchemaRegistryClient("http://127.0.0.1:" + silentRegistry.getLocalPort()), new StreamMetrics(),
           closeTimeout).start();
       service.awaitRunning(Duration.ofSeconds(60));

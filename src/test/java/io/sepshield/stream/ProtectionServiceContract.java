@@ -2,7 +2,6 @@ package io.sepshield.stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import ai.djl.Device;
 import io.sepshield.avro.ProtectedImage;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.LabeledImages;
@@ -16,7 +15,6 @@ import io.sepshield.sep.EpsilonBall;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.testing.TinyModels;
-import io.sepshield.train.TrainingConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -56,19 +54,15 @@ abstract class ProtectionServiceContract {
   @Test
   void uploadsComeOutProtectedAndBadOnesDeadLettered() throws Exception {
     LabeledImages data = TinyModels.textures(4, 24, 1, 21);
-    TrainingConfig training = new TrainingConfig(3, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 1,
-        false, 4);
-    RetrainingJob.Result bundle = new RetrainingJob(new PrintStream(new ByteArrayOutputStream())).run(
-        new RetrainingJob.Spec(data, "textures", data, "textures", "resnet8", training, 3, dir.resolve("bundles"),
-            Device.cpu()));
+    RetrainingJob.Result bundle = TinyModels.bundle(data, dir.resolve("bundles"), 3, 4);
     StreamSettings settings = StreamSettings.defaults(2, Duration.ofMillis(500));
     int valid = 5;
     // The whole service as `serve` runs it: broker (given), embedded registry, bundle, operations endpoint; the
     // service creates its own topics.
     ProtectionServer.Options options = new ProtectionServer.Options(bootstrapServers(),
         ProtectionServer.EMBEDDED, "sep-shield-it-" + System.nanoTime(), dir.resolve("state").toString(), settings,
-        dir.resolve("bundles"), "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1, Duration.ofSeconds(30),
-        Duration.ofSeconds(20), "127.0.0.1", 0);
+        dir.resolve("bundles"), ProtectionTopology.BUNDLE_UPDATES_TOPIC, "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1,
+        Duration.ofSeconds(30), Duration.ofSeconds(20), "127.0.0.1", 0);
     try (ProtectionServer server = ProtectionServer.start(options, new PrintStream(new ByteArrayOutputStream()))) {
       assertTrue(server.ready());
       for (String probe : List.of("/q/health/started", "/q/health/ready", "/q/health/live", "/q/health")) {

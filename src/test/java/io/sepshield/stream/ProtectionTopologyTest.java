@@ -14,6 +14,7 @@ import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.sep.EpsilonBall;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -44,7 +46,10 @@ import org.junit.jupiter.api.io.TempDir;
 class ProtectionTopologyTest {
   static final Duration MAX_DELAY = Duration.ofSeconds(2);
   static LabeledImages data;
+  static CheckpointEnsemble ensemble;
   static ProtectionEngine engine;
+  static BundleHolder bundles;
+  static CheckpointEnsemble ensemble16;
   static InMemorySchemaRegistry registryServer;
   static SchemaRegistryClient registry;
 
@@ -61,7 +66,10 @@ class ProtectionTopologyTest {
   @BeforeAll
   static void engineAndRegistry() throws Exception {
     data = StreamFixtures.data();
-    engine = StreamFixtures.tinyEngine(data);
+    ensemble = StreamFixtures.tinyEnsemble(data);
+    engine = StreamFixtures.engine("tiny-test-bundle", ensemble, ensemble);
+    bundles = BundleHolder.serving(engine);
+    ensemble16 = StreamFixtures.tinyEnsemble(StreamFixtures.data16());
     registryServer = new InMemorySchemaRegistry().start();
     registry = new SchemaRegistryClient(registryServer.url());
   }
@@ -69,6 +77,7 @@ class ProtectionTopologyTest {
   @AfterAll
   static void close() throws Exception {
     engine.close();
+    ensemble16.close();
     registryServer.close();
   }
 
@@ -80,12 +89,16 @@ class ProtectionTopologyTest {
   }
 
   void start(StreamSettings settings, SchemaRegistryClient processorRegistry) {
+    start(settings, processorRegistry, bundles);
+  }
+
+  void start(StreamSettings settings, SchemaRegistryClient processorRegistry, BundleHolder holder) {
     metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     stats = metrics.stats();
     Properties props = ProtectionTopology.streamsConfig("sep-shield-test", "unused:9092", settings,
         Duration.ofSeconds(10));
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, engine, processorRegistry, metrics), props);
+    driver = new TopologyTestDriver(ProtectionTopology.build(settings, holder, processorRegistry, metrics), props);
     uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
     protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
         new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
@@ -304,6 +317,75 @@ class ProtectionTopologyTest {
     assertTrue(ProtectionProcessor.registryUnreachable(e), "the outage is what surfaced: " + e);
     assertTrue(deadLetters.isEmpty(), "an outage is not bad data");
     assertTrue(protectedImages.isEmpty());
+  }
+
+  @Test
+  void aNewBundleTakesOverAtTheNextBatchBoundaryAndTheOldOneIsFreed() throws Exception {
+    // Both engines are views over ensembles shared with other tests: closing them only records it.
+    AtomicInteger oldClosed = new AtomicInteger();
+    BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-12px", ensemble,
+        oldClosed::incrementAndGet));
+    AtomicInteger newClosed = new AtomicInteger();
+    start(StreamSettings.defaults(2, MAX_DELAY), registry, holder);
+    LabeledImages data16 = StreamFixtures.data16();
+
+    send("a", bytes(StreamFixtures.pngUpload(data, 0, "a")), "t");
+    holder.install(StreamFixtures.engine("bundle-16px", ensemble16, newClosed::incrementAndGet)); // mid-batch
+    assertEquals(0, oldClosed.get(), "a is buffered for the old engine's shape");
+    send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // decoded for the old engine too
+    send("c", bytes(StreamFixtures.pngUpload(data, 2, "c")), "t"); // after the boundary: the new engine
+    send("d", bytes(StreamFixtures.pngUpload(data16, 3, "d")), "t");
+
+    List<TestRecord<String, ProtectedImage>> out = protectedImages.readRecordsToList();
+    assertEquals(List.of("a", "b", "c", "d"), out.stream().map(TestRecord::key).toList());
+    for (int i = 0; i < 4; i++) {
+      ProtectedImage p = out.get(i).value();
+      int side = i < 2 ? 12 : 16;
+      assertEquals(i < 2 ? "bundle-12px" : "bundle-16px", p.getBundleId(), p.getId());
+      assertEquals(side, p.getWidth(), p.getId());
+      assertEquals(side * side, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
+      assertTrue(p.getMaxAbsDelta255() > 0 && p.getMaxAbsDelta255() <= StreamFixtures.EPS255);
+    }
+    assertEquals(2, stats.batches());
+    assertEquals(1, oldClosed.get(), "freed once the batch that used it was done");
+    assertEquals(0, newClosed.get());
+    assertEquals("bundle-16px", holder.currentBundleId());
+
+    // No traffic: the punctuation tick adopts a new bundle without waiting for an upload.
+    holder.install(StreamFixtures.engine("bundle-16px-2", ensemble16, newClosed::incrementAndGet));
+    assertEquals(0, newClosed.get(), "leased by the processor");
+    driver.advanceWallClockTime(MAX_DELAY);
+    assertEquals(1, newClosed.get());
+  }
+
+  @Test
+  void imagesRestoredForAnotherInputShapeAreDecodedAgain() throws Exception {
+    // An instance restarted with a newer bundle of another input shape: its buffer still holds a 12×12 image.
+    BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-16px", ensemble16, () -> {}));
+    start(StreamSettings.defaults(2, MAX_DELAY), registry, holder);
+    byte[] original = bytes(StreamFixtures.pngUpload(data, 0, "restored"));
+    PendingImage stale = new PendingImage("restored", data.label(0), 0, ProtectionTopology.UPLOADS_TOPIC, 0, 99,
+        0, utf8("restored"), original, List.of(), 1, 12, 12, data.image(0));
+    driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).put("restored", stale.toBytes());
+    byte[] badLabel = bytes(StreamFixtures.upload("bad-label", "image/png", PngCodec.encode(data.image(1), 1, 12,
+        12), 7));
+    PendingImage unfit = new PendingImage("bad-label", 7, 0, ProtectionTopology.UPLOADS_TOPIC, 0, 98, 0,
+        utf8("bad-label"), badLabel, List.of(), 1, 12, 12, data.image(1));
+    driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).put("bad-label", unfit.toBytes());
+    send("new", bytes(StreamFixtures.pngUpload(StreamFixtures.data16(), 0, "new")), "t");
+    driver.advanceWallClockTime(MAX_DELAY.plusMillis(1));
+
+    Map<String, ProtectedImage> out = new java.util.HashMap<>();
+    protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
+    assertEquals(java.util.Set.of("restored", "new"), out.keySet());
+    for (ProtectedImage p : out.values()) {
+      assertEquals(16, p.getWidth(), p.getId());
+      assertEquals(16 * 16, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
+    }
+    List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
+    assertEquals(1, dlq.size(), "a restored image that no longer fits is dead-lettered, not dropped");
+    assertEquals("INVALID_LABEL", header(dlq.get(0), DeadLetters.REASON));
+    assertArrayEquals(badLabel, dlq.get(0).value());
   }
 
   private static List<String> keys(TestOutputTopic<String, ProtectedImage> topic) {

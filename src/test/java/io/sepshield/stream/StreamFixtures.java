@@ -3,6 +3,7 @@ package io.sepshield.stream;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
+import io.sepshield.data.SyntheticImages;
 import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
@@ -22,11 +23,26 @@ final class StreamFixtures {
     return TinyModels.textures(4, 16, 1, 31);
   }
 
+  /** 16×16 gray images in 4 classes: another input shape than {@link #data}. */
+  static LabeledImages data16() {
+    return SyntheticImages.generate(4, 8, 1, 16, 16, 5);
+  }
+
+  /** Three checkpoints trained for a few seconds; the caller closes the ensemble. */
+  static CheckpointEnsemble tinyEnsemble(LabeledImages data) {
+    return TinyModels.trainedEnsemble(data, 3, Set.of(1, 2, 3), 7);
+  }
+
   /** Trains for a few seconds; the caller closes the engine. */
   static ProtectionEngine tinyEngine(LabeledImages data) {
-    CheckpointEnsemble ensemble = TinyModels.trainedEnsemble(data, 3, Set.of(1, 2, 3), 7);
-    return new ProtectionEngine("tiny-test-bundle", Profile.FAST.cliName(), ensemble,
-        Profile.FAST.settings(Method.SEP_FA_VR, EPS255 / 255f, ensemble.size(), 3), ensemble);
+    CheckpointEnsemble ensemble = tinyEnsemble(data);
+    return engine("tiny-test-bundle", ensemble, ensemble);
+  }
+
+  /** SEP-FA-VR, fast profile, ε = 8/255 on {@code ensemble}; closing the engine closes {@code resources}. */
+  static ProtectionEngine engine(String bundleId, CheckpointEnsemble ensemble, AutoCloseable resources) {
+    return new ProtectionEngine(bundleId, Profile.FAST.cliName(), ensemble,
+        Profile.FAST.settings(Method.SEP_FA_VR, EPS255 / 255f, ensemble.size(), 3), resources);
   }
 
   static UploadedImage upload(String id, String contentType, byte[] image, Integer label) {
@@ -37,6 +53,7 @@ final class StreamFixtures {
 
   /** Image {@code i} of the data set as a PNG upload with its true label. */
   static UploadedImage pngUpload(LabeledImages data, int i, String id) {
-    return upload(id, "image/png", PngCodec.encode(data.image(i), 1, data.height(), data.width()), data.label(i));
+    return upload(id, "image/png", PngCodec.encode(data.image(i), data.channels(), data.height(), data.width()),
+        data.label(i));
   }
 }

@@ -12,6 +12,7 @@ import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
+import io.sepshield.jobs.RetrainingJob;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
 import io.sepshield.model.ModelParams;
@@ -22,12 +23,17 @@ import io.sepshield.train.ClassifierTrainer;
 import io.sepshield.train.EpochStats;
 import io.sepshield.train.TrainingConfig;
 import io.sepshield.train.TrainingListener;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /** Small models and data that make engine tests run in seconds on two cores. */
 public final class TinyModels {
@@ -129,5 +135,33 @@ public final class TinyModels {
       checkpoints.add(new Checkpoint(s.epoch(), model, centers));
     }
     return new CheckpointEnsemble(checkpoints, manager, new long[] {data.channels(), data.height(), data.width()});
+  }
+
+  /**
+   * A real bundle, as the retraining job writes it: resnet8 trained on {@code data} for {@code epochs} epochs (a few
+   * seconds on 12x12 images), every epoch kept, written under {@code root} (LATEST names it). Different seeds give
+   * different bundle ids.
+   */
+  public static RetrainingJob.Result bundle(LabeledImages data, Path root, int epochs, long seed) {
+    TrainingConfig config = new TrainingConfig(epochs, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 1,
+        false, seed);
+    return new RetrainingJob(new PrintStream(new ByteArrayOutputStream())).run(new RetrainingJob.Spec(data,
+        "textures", data, "textures", "resnet8", config, epochs, root, Device.cpu()));
+  }
+
+  /** A copy of a bundle directory in a new folder under {@code parent}, to tamper with. */
+  public static Path copyBundle(Path bundle, Path parent) throws IOException {
+    Path target = Files.createTempDirectory(parent, "copy-");
+    try (Stream<Path> files = Files.walk(bundle)) {
+      for (Path p : files.toList()) {
+        Path t = target.resolve(bundle.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+    return target;
   }
 }
