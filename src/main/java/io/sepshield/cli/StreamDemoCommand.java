@@ -60,6 +60,14 @@ public class StreamDemoCommand implements Callable<Integer> {
       description = "Bundle to use; trained there when missing. Default: ${DEFAULT-VALUE}")
   Path bundle;
 
+  @Option(names = "--data", defaultValue = "fashion-mnist:test",
+      description = "Images to stream as uploads (data spec, as for protect). Default: ${DEFAULT-VALUE}")
+  String data;
+
+  @Option(names = "--train-data", defaultValue = "fashion-mnist:train",
+      description = "Training data when a bundle must be trained. Default: ${DEFAULT-VALUE}")
+  String trainData;
+
   @Option(names = "--images", defaultValue = "200", description = "Uploads to stream. Default: ${DEFAULT-VALUE}")
   int images;
 
@@ -92,15 +100,15 @@ public class StreamDemoCommand implements Callable<Integer> {
     Path bundleRoot = bundle;
     if (!usableBundle(bundleRoot)) {
       System.err.println("no bundle in " + bundle + "; training a small one into " + bundleRoot);
-      LabeledImages train = Options.load("fashion-mnist:train", trainImages, runtime.seed);
-      LabeledImages test = Options.load("fashion-mnist:test", 1000, runtime.seed);
-      new RetrainingJob(System.err).run(new RetrainingJob.Spec(train, Options.describe("fashion-mnist:train",
-          trainImages, train), test, "fashion-mnist:test (1000)", "resnet8",
+      LabeledImages train = Options.load(trainData, trainImages, runtime.seed);
+      LabeledImages test = Options.load(data, 1000, runtime.seed);
+      new RetrainingJob(System.err).run(new RetrainingJob.Spec(train, Options.describe(trainData, trainImages,
+          train), test, Options.describe(data, 1000, test), "resnet8",
           TrainingConfig.shortRun(epochs, runtime.seed), epochs, bundleRoot, runtime.resolve()));
     } else {
       System.err.println("using the bundle in " + bundleRoot);
     }
-    LabeledImages test = Options.load("fashion-mnist:test", 0, runtime.seed);
+    LabeledImages test = Options.load(data, 0, runtime.seed);
     LabeledImages clean = test.slice(0, Math.min(images, test.size()));
     StreamSettings stream = StreamSettings.defaults(batchSize, Duration.ofMillis(maxDelayMs))
         .withErrorStrategy(ErrorStrategy.DEAD_LETTER_QUEUE);
@@ -140,7 +148,7 @@ public class StreamDemoCommand implements Callable<Integer> {
         UploadedImage upload = UploadedImage.newBuilder().setId(id).setContentType("image/png")
             .setImage(ByteBuffer.wrap(PngCodec.encode(clean.image(i), clean.channels(), clean.height(),
                 clean.width())))
-            .setLabel(label).setUploader("stream-demo").setSource("fashion-mnist:test").setMetadata(Map.of())
+            .setLabel(label).setUploader("stream-demo").setSource(data).setMetadata(Map.of())
             .setUploadedAt(Instant.now()).build();
         ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(stream.uploadsTopic(),
             id.getBytes(StandardCharsets.UTF_8), serializer.serialize(stream.uploadsTopic(), upload));

@@ -52,6 +52,22 @@ class CommandLineTest {
   }
 
   @Test
+  void streamDemoRunsTheWholeServiceThroughQuarkus(QuarkusMainLauncher launcher, @TempDir Path dir)
+      throws Exception {
+    // No bundle yet: the demo trains one, starts broker, registry and service, streams uploads and reads them back.
+    LaunchResult demo = launcher.launch("stream-demo", "--train-data", DATA, "--data", DATA, "--train-images", "48",
+        "--epochs", "1", "--images", "6", "--batch-size", "4", "--max-delay-ms", "300", "--eps", "4", "--bundle",
+        dir.resolve("bundles").toString(), "--out", dir.resolve("out").toString(), "--device", "cpu");
+    assertEquals(0, demo.exitCode(), demo.getErrorOutput());
+    String out = demo.getOutput();
+    assertTrue(out.contains("streamed:     6 uploads, 6 protected, 0 dead-lettered"), out);
+    assertTrue(out.contains("max |delta|:  4/255"), out);
+    assertTrue(out.contains("throughput:") && out.contains("latency ms:   p50="), out);
+    assertTrue(Files.isRegularFile(dir.resolve("bundles/LATEST")), "the trained bundle is kept for the next run");
+    assertTrue(Files.size(dir.resolve("out/before-after.png")) > 1000);
+  }
+
+  @Test
   void aMissingBundleIsAOneLineError(QuarkusMainLauncher launcher, @TempDir Path dir) {
     LaunchResult result = launcher.launch("protect", "--bundle", dir.toString(), "--data", DATA);
     assertEquals(1, result.exitCode());
