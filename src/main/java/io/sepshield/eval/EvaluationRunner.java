@@ -15,7 +15,6 @@ import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
 import io.sepshield.sep.Protector;
-import io.sepshield.train.BatchTransform;
 import io.sepshield.train.ChannelStats;
 import io.sepshield.train.ClassifierMetrics;
 import io.sepshield.train.ClassifierTrainer;
@@ -113,7 +112,7 @@ public final class EvaluationRunner {
     for (int a = 0; a < spec.archs().size(); a++) {
       String arch = spec.archs().get(a);
       log.printf("[%d/%d] %s on the clean training set%n", ++done[0], total, arch);
-      clean.put(arch, train(spec, arch, spec.train(), null, appropriatorSeed(spec.seed(), a)));
+      clean.put(arch, train(spec, arch, spec.train(), Defenses.NONE, appropriatorSeed(spec.seed(), a)));
     }
     for (int s = 0; s < sets.size(); s++) {
       Crafted set = sets.get(s);
@@ -130,7 +129,7 @@ public final class EvaluationRunner {
           } else {
             log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%n", ++done[0], total, arch, method,
                 fmt(set.eps255()), defense.label());
-            model = train(spec, arch, defended, defense.batchTransform(), seed);
+            model = train(spec, arch, defended, defense, seed);
           }
           EvaluationRecord r = new EvaluationRecord(spec.dataset(), spec.train().size(), spec.test().size(), method,
               method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(), arch,
@@ -228,7 +227,7 @@ public final class EvaluationRunner {
     return "before-after-" + method + "-eps" + fmt(eps255) + ".png";
   }
 
-  private TrainedModel train(Spec spec, String arch, LabeledImages data, BatchTransform transform, long seed) {
+  private TrainedModel train(Spec spec, String arch, LabeledImages data, Defense defense, long seed) {
     // Every appropriator starts from its own seed (ClassifierTrainer seeds the engine with it).
     FeatureClassifier model = factory.create(arch, data);
     TrainingConfig config = spec.appropriator().withSeed(seed);
@@ -238,7 +237,7 @@ public final class EvaluationRunner {
     int batches = (data.size() + config.batchSize() - 1) / config.batchSize();
     try (NDManager manager = DjlRuntime.engine().newBaseManager(spec.device());
         Progress progress = new Progress("  " + arch, (long) batches * config.epochs(), log).unit("batches")) {
-      new ClassifierTrainer(config, spec.device(), transform).fit(model, data, new TrainingListener() {
+      new ClassifierTrainer(config, spec.device(), defense.batchTransform(), defense.inputTransform()).fit(model, data, new TrainingListener() {
         @Override
         public void onBatch(int epoch, int b, int total, double loss) {
           progress.metric("epoch", epoch).metric("loss", loss).step();
