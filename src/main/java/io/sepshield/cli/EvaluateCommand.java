@@ -73,6 +73,10 @@ public class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "8", description = "Appropriator epochs. Default: ${DEFAULT-VALUE}")
   int epochs;
 
+  @Option(names = "--repeats", defaultValue = "1", description = "Training runs per setting, each with its own "
+      + "appropriator seed; the table shows mean ± standard deviation. Default: ${DEFAULT-VALUE}")
+  int repeats;
+
   @Option(names = "--batch-size", defaultValue = "64", description = "Crafting batch size. Default: "
       + "${DEFAULT-VALUE}")
   int batchSize;
@@ -117,7 +121,7 @@ public class EvaluateCommand implements Callable<Integer> {
           loaded == null ? "" : loaded.manifest().bundleId(), methodList, epsList, Profile.parse(profile),
           Arrays.stream(archs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
           Defenses.parseList(defenses), appropriator, runtime.seed, command, runtime.resolve(), batchSize, given,
-          out);
+          out, repeats);
       List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO).run(spec);
       String preamble = String.format("Training data %s (%d images), test data %s (%d images); bundle %s; "
           + "appropriator %s; device %s.", spec.dataset(), trainData.size(), Options.describe(test, testLimit,
