@@ -1,12 +1,12 @@
 package io.sepshield.cli;
 
 import io.sepshield.bundle.BundleLoader;
-import io.sepshield.data.IdxDataset;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.eval.Defenses;
 import io.sepshield.eval.EvaluationReport;
 import io.sepshield.eval.EvaluationRecord;
 import io.sepshield.eval.EvaluationRunner;
+import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.train.TrainingConfig;
@@ -108,8 +108,7 @@ public class EvaluateCommand implements Callable<Integer> {
         .map(Float::parseFloat).toList();
     LabeledImages given = null;
     if (protectedDir != null) {
-      given = IdxDataset.load(protectedDir.resolve("images-idx3-ubyte.gz"), protectedDir.resolve(
-          "labels-idx1-ubyte.gz"), Files.readAllLines(protectedDir.resolve("classes.txt")), "protected");
+      given = ProtectedOutput.readIdx(protectedDir, "protected");
     }
     boolean crafts = methodList.stream().anyMatch(m -> !m.equals(EvaluationRunner.NONE));
     TrainingConfig appropriator = TrainingConfig.shortRun(epochs, runtime.seed);

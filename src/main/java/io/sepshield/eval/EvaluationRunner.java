@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.DatasetProtection;
-import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.model.Architectures;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
@@ -27,6 +26,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The efficacy harness: crafts protected training sets (or takes a given one), trains appropriator models from
@@ -190,25 +190,44 @@ public final class EvaluationRunner {
       throw new IllegalArgumentException("method " + method + " needs a bundle to craft with");
     }
     ProtectionSettings settings = equalCompute(spec.profile(), method, eps255, spec.ensemble().size(), spec.seed());
-    log.printf("crafting %s (%d gradient evaluations per image)%n", settings,
-        settings.gradientEvaluationsPerImage(settings.checkpoints().length));
+    long gradientEvaluations = settings.gradientEvaluationsPerImage(settings.checkpoints().length);
+    Path dir = spec.outDir() == null ? null : spec.outDir().resolve(craftedSetName(method.cliName(), eps255));
+    CraftedSets.Inputs inputs = new CraftedSets.Inputs(spec.bundle(), method.cliName(), settings.toString(),
+        spec.dataset(), spec.train().size(), CraftedSets.fingerprint(spec.train()), spec.seed(),
+        spec.craftBatchSize());
+    Optional<CraftedSets.Reused> reused = dir == null ? Optional.empty()
+        : CraftedSets.find(dir, inputs, spec.train(), log);
+    if (reused.isPresent()) {
+      CraftedSets.Sidecar was = reused.get().sidecar();
+      log.printf("reusing %s from an earlier run with the same inputs (%s; crafted in %.1f s, %.2f images/s)%n", dir,
+          settings, was.craftingSeconds(), was.imagesPerSecond());
+      writeStrip(spec, reused.get().images(), method.cliName(), eps255, settings.toString());
+      return new Crafted(reused.get().images(), settings.toString(), gradientEvaluations, was.craftingSeconds(),
+          was.imagesPerSecond(), eps255);
+    }
+    log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
     DatasetProtection.Result result = new DatasetProtection(log).run(new Protector(spec.ensemble(), settings),
         spec.train(), spec.craftBatchSize());
     log.println(result.summary().describe());
     // Crafting may replace unknown labels by pseudo-labels; the appropriator trains on the true labels.
     LabeledImages images = spec.train().withPixels(result.protectedImages().rawPixels());
     writeStrip(spec, images, method.cliName(), eps255, settings.toString());
-    if (spec.outDir() != null) {
-      // Crafting is the expensive part: keep the set, so that 'evaluate --protected DIR' can reuse it.
+    if (dir != null) {
+      // Keep the set, for 'evaluate --protected DIR' and for reuse by a later run with the same inputs.
       try {
-        ProtectedOutput.write(images, spec.outDir().resolve("protected-" + method.cliName() + "-eps" + fmt(eps255)),
-            "idx");
+        CraftedSets.save(dir, images, inputs, gradientEvaluations, result.summary().seconds(),
+            result.summary().imagesPerSecond(), spec.command());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     }
-    return new Crafted(images, settings.toString(), settings.gradientEvaluationsPerImage(settings.checkpoints().length),
-        result.summary().seconds(), result.summary().imagesPerSecond(), eps255);
+    return new Crafted(images, settings.toString(), gradientEvaluations, result.summary().seconds(),
+        result.summary().imagesPerSecond(), eps255);
+  }
+
+  /** Where a crafted set is kept in the output folder. */
+  static String craftedSetName(String method, double eps255) {
+    return "protected-" + method + "-eps" + fmt(eps255);
   }
 
   private Crafted given(Spec spec) {
