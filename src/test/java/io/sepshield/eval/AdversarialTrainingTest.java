@@ -2,6 +2,7 @@ package io.sepshield.eval;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
@@ -12,6 +13,10 @@ import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.sep.EpsilonBall;
 import io.sepshield.sep.Losses;
 import io.sepshield.testing.TinyModels;
+import io.sepshield.train.ClassifierTrainer;
+import io.sepshield.train.EpochStats;
+import io.sepshield.train.TrainingConfig;
+import io.sepshield.train.TrainingListener;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -61,6 +66,21 @@ class AdversarialTrainingTest {
       assertTrue(attacked > clean + 0.1f && attacked > random + 0.1f,
           "loss clean " + clean + ", uniform noise " + random + ", PGD " + attacked);
     }
+  }
+
+  @Test
+  void adversarialTrainingRunsInsideTheTrainerAndTrainsOnHarderBatches() {
+    LabeledImages data = TinyModels.textures(4, 8, 1, 22);
+    TrainingConfig config = new TrainingConfig(2, 16, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false,
+        6);
+    List<EpochStats> plain = new ClassifierTrainer(config, Device.cpu())
+        .fit(TinyModels.tinyClassifier(1, 4), data, new TrainingListener() {});
+    Defense adv = new AdversarialTrainingDefense(16, 3);
+    List<EpochStats> adversarial = new ClassifierTrainer(config, Device.cpu(), adv.batchTransform(),
+        adv.inputTransform()).fit(TinyModels.tinyClassifier(1, 4), data, new TrainingListener() {});
+    // The same initialisation and batches; only the inputs differ, chosen to raise the loss.
+    assertTrue(adversarial.get(1).trainLoss() > plain.get(1).trainLoss() + 0.1,
+        "adversarial " + adversarial.get(1).trainLoss() + " vs plain " + plain.get(1).trainLoss());
   }
 
   @Test

@@ -208,6 +208,17 @@ class EvaluationRunnerTest {
         """, EvaluationReport.table(List.of(a)));
   }
 
+  @Test
+  void resultsWrittenBeforeRepeatsExistedStillReadAsRunZero(@TempDir Path dir) throws Exception {
+    Path old = dir.resolve("old.json");
+    Files.writeString(old, "[{\"dataset\": \"d\", \"method\": \"sep\", \"seed\": 1000003, "
+        + "\"protected_acc\": 0.2}]");
+    EvaluationRecord r = EvaluationReport.readJson(old).get(0);
+    assertEquals(0, r.repeat());
+    assertEquals(1000003, r.seed());
+    assertEquals(0.2, r.protectedAcc());
+  }
+
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
         "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null);
