@@ -12,8 +12,13 @@ import java.util.HexFormat;
 public final class Sha256 {
   private Sha256() {}
 
-  public static String of(byte[] bytes) {
-    return HexFormat.of().formatHex(digest().digest(bytes));
+  /** The digest of the parts one after the other. */
+  public static String of(byte[]... parts) {
+    MessageDigest md = digest();
+    for (byte[] part : parts) {
+      md.update(part);
+    }
+    return HexFormat.of().formatHex(md.digest());
   }
 
   public static String of(Path file) throws IOException {

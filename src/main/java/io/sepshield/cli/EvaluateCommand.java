@@ -1,12 +1,12 @@
 package io.sepshield.cli;
 
 import io.sepshield.bundle.BundleLoader;
-import io.sepshield.data.IdxDataset;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.eval.Defenses;
 import io.sepshield.eval.EvaluationReport;
 import io.sepshield.eval.EvaluationRecord;
 import io.sepshield.eval.EvaluationRunner;
+import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.train.TrainingConfig;
@@ -73,6 +73,10 @@ public class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "8", description = "Appropriator epochs. Default: ${DEFAULT-VALUE}")
   int epochs;
 
+  @Option(names = "--repeats", defaultValue = "1", description = "Training runs per setting, each with its own "
+      + "appropriator seed; the table shows mean ± standard deviation. Default: ${DEFAULT-VALUE}")
+  int repeats;
+
   @Option(names = "--batch-size", defaultValue = "64", description = "Crafting batch size. Default: "
       + "${DEFAULT-VALUE}")
   int batchSize;
@@ -104,8 +108,7 @@ public class EvaluateCommand implements Callable<Integer> {
         .map(Float::parseFloat).toList();
     LabeledImages given = null;
     if (protectedDir != null) {
-      given = IdxDataset.load(protectedDir.resolve("images-idx3-ubyte.gz"), protectedDir.resolve(
-          "labels-idx1-ubyte.gz"), Files.readAllLines(protectedDir.resolve("classes.txt")), "protected");
+      given = ProtectedOutput.readIdx(protectedDir, "protected");
     }
     boolean crafts = methodList.stream().anyMatch(m -> !m.equals(EvaluationRunner.NONE));
     TrainingConfig appropriator = TrainingConfig.shortRun(epochs, runtime.seed);
@@ -117,7 +120,7 @@ public class EvaluateCommand implements Callable<Integer> {
           loaded == null ? "" : loaded.manifest().bundleId(), methodList, epsList, Profile.parse(profile),
           Arrays.stream(archs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
           Defenses.parseList(defenses), appropriator, runtime.seed, command, runtime.resolve(), batchSize, given,
-          out);
+          out, repeats);
       List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO).run(spec);
       String preamble = String.format("Training data %s (%d images), test data %s (%d images); bundle %s; "
           + "appropriator %s; device %s.", spec.dataset(), trainData.size(), Options.describe(test, testLimit,

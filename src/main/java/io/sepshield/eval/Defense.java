@@ -2,13 +2,15 @@ package io.sepshield.eval;
 
 import io.sepshield.data.LabeledImages;
 import io.sepshield.train.BatchTransform;
+import io.sepshield.train.InputTransform;
 
 /**
  * What an appropriator may do to protected training images before or while training on them: change the pixels
- * once (JPEG, bit depth, grayscale, blur) and/or change every training batch (cutout, mixup).
+ * once (JPEG, bit depth, grayscale, blur), change every training batch (cutout, mixup), or train against its own
+ * model's adversarial examples (adversarial training).
  */
 public interface Defense {
-  /** Short name: none, jpeg, bits, gray, blur, cutout, mixup. */
+  /** Short name: none, jpeg, bits, gray, blur, cutout, mixup, adv. */
   String name();
 
   /** The setting as typed on the command line after the colon ("75" for jpeg:75); empty when there is none. */
@@ -21,6 +23,11 @@ public interface Defense {
 
   /** A per-batch training hook, or null. */
   default BatchTransform batchTransform() {
+    return null;
+  }
+
+  /** A per-batch hook on the float inputs that sees the model being trained, or null. */
+  default InputTransform inputTransform() {
     return null;
   }
 

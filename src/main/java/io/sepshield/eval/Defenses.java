@@ -4,10 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** Parses defense specs: none, jpeg:Q, bits:B, gray, blur:SIGMA, cutout:SIZE, mixup:ALPHA. */
+/** Parses defense specs: none, jpeg:Q, bits:B, gray, blur:SIGMA, cutout:SIZE, mixup:ALPHA, adv:EPS[:STEPS]. */
 public final class Defenses {
   public static final String USAGE = "none, jpeg:QUALITY (1-100), bits:BITS (1-7), gray, blur:SIGMA, cutout:SIZE, "
-      + "mixup:ALPHA";
+      + "mixup:ALPHA, adv:EPS[:STEPS] (PGD adversarial training, EPS in 1/255, default "
+      + AdversarialTrainingDefense.DEFAULT_STEPS + " steps)";
 
   private Defenses() {}
 
@@ -38,6 +39,7 @@ public final class Defenses {
         case "blur" -> new GaussianBlurDefense(Double.parseDouble(need(arg, "1.0")));
         case "cutout" -> new CutoutDefense(Integer.parseInt(need(arg, "8")));
         case "mixup" -> new MixupDefense(Double.parseDouble(need(arg, "1.0")));
+        case "adv" -> adversarialTraining(need(arg, "4"));
         default -> throw new IllegalArgumentException("unknown defense '" + spec + "'; one of " + USAGE);
       };
     } catch (NumberFormatException e) {
@@ -54,6 +56,16 @@ public final class Defenses {
       }
     }
     return out;
+  }
+
+  /** "EPS" or "EPS:STEPS". */
+  private static Defense adversarialTraining(String arg) {
+    String[] parts = arg.split(":", -1);
+    if (parts.length > 2) {
+      throw new IllegalArgumentException("adv takes EPS or EPS:STEPS, got '" + arg + "'; " + USAGE);
+    }
+    int steps = parts.length == 2 ? Integer.parseInt(parts[1]) : AdversarialTrainingDefense.DEFAULT_STEPS;
+    return new AdversarialTrainingDefense(Float.parseFloat(parts[0]), steps);
   }
 
   private static String need(String arg, String example) {

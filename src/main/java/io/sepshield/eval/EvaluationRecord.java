@@ -15,6 +15,8 @@ import java.util.List;
  * @param cleanTrainedAcc final clean test accuracy of the model trained on the clean set (no defense)
  * @param protectedAcc final clean test accuracy of the model trained on the protected set
  * @param seed the appropriator's seed (initialisation, shuffling, augmentation), shared by both models
+ * @param repeat which training run of this setting (0-based; {@code evaluate --repeats R} trains R per setting,
+ *     each with its own seed)
  * @param cleanCurve clean test accuracy after each epoch, clean-trained model
  * @param protectedCurve clean test accuracy after each epoch, protected-trained model
  * @param confusion counts[true][predicted] of the protected-trained model on the test set
@@ -23,10 +25,10 @@ import java.util.List;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record EvaluationRecord(String dataset, int trainImages, int testImages, String method, String profile,
-    double eps, String arch, String defense, double cleanTrainedAcc, double protectedAcc, long seed, String command,
-    int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage, double craftingSeconds,
-    double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve, List<Double> protectedCurve,
-    int[][] confusion) {
+    double eps, String arch, String defense, double cleanTrainedAcc, double protectedAcc, long seed, int repeat,
+    String command, int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage,
+    double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
+    List<Double> protectedCurve, int[][] confusion) {
 
   /** Clean-trained minus protected-trained accuracy: how much the protection cost the appropriator. */
   public double drop() {

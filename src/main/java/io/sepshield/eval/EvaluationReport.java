@@ -36,19 +36,38 @@ public final class EvaluationReport {
     return JSON.readValue(file.toFile(), new TypeReference<List<EvaluationRecord>>() {});
   }
 
-  /** The Markdown results table (also printed to stdout by the command). */
+  /**
+   * The Markdown results table (also printed to stdout by the command): one row per setting. With several runs per
+   * setting (--repeats) a "runs" column appears and accuracies, drop and training time are means, accuracies and drop
+   * as mean ± sample standard deviation over the runs.
+   */
   public static String table(List<EvaluationRecord> records) {
+    List<EvaluationCell> cells = EvaluationCell.group(records);
+    boolean repeated = cells.stream().anyMatch(c -> c.runs().size() > 1);
     StringBuilder sb = new StringBuilder();
-    sb.append("| method | ε (/255) | arch | defense | clean-trained acc | protected-trained acc | drop | "
-        + "grad evals/img | crafting s | train s |\n");
-    sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
-    for (EvaluationRecord r : records) {
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f%% | %.2f%% | %+.2f | %d | %.1f | %.1f |%n",
-          r.method(), EvaluationRunner.fmt(r.eps()), r.arch(), r.defense(), 100 * r.cleanTrainedAcc(),
-          100 * r.protectedAcc(), 100 * r.drop(), r.gradientEvaluationsPerImage(), r.craftingSeconds(),
-          r.trainSeconds()));
+    sb.append("| method | ε (/255) | arch | defense | ").append(repeated ? "runs | " : "")
+        .append("clean-trained acc | protected-trained acc | drop | grad evals/img | crafting s | train s |\n");
+    sb.append("|---|---|---|---|").append(repeated ? "---|" : "").append("---|---|---|---|---|---|\n");
+    for (EvaluationCell c : cells) {
+      EvaluationRecord r = c.first();
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | ", r.method(), EvaluationRunner.fmt(r.eps()),
+          r.arch(), r.defense()));
+      if (repeated) {
+        sb.append(c.runs().size()).append(" | ");
+      }
+      sb.append(String.format(Locale.ROOT, "%s | %s | %s | %d | %.1f | %.1f |%n",
+          percent(c.stat(EvaluationRecord::cleanTrainedAcc), "%.2f%%", "%.2f ± %.2f%%"),
+          percent(c.stat(EvaluationRecord::protectedAcc), "%.2f%%", "%.2f ± %.2f%%"),
+          percent(c.stat(EvaluationRecord::drop), "%+.2f", "%+.2f ± %.2f"), r.gradientEvaluationsPerImage(),
+          r.craftingSeconds(), c.stat(EvaluationRecord::trainSeconds).mean()));
     }
     return sb.toString();
+  }
+
+  /** A fraction as percent: {@code single} for one run, {@code withSd} (mean, sd) for several. */
+  private static String percent(EvaluationCell.MeanSd s, String single, String withSd) {
+    return s.n() == 1 ? String.format(Locale.ROOT, single, 100 * s.mean())
+        : String.format(Locale.ROOT, withSd, 100 * s.mean(), 100 * s.sd());
   }
 
   /** Writes everything into {@code out} (strips are written by the runner) and returns report.md. */
@@ -60,28 +79,40 @@ public final class EvaluationReport {
     StringBuilder md = new StringBuilder("# Protection efficacy\n\n");
     md.append(preamble).append("\n\nCommand:\n\n```\n").append(command).append("\n```\n\n");
     md.append("Accuracies are on the clean test set after the last epoch. The clean-trained and the "
-        + "protected-trained model of an architecture share the appropriator seed.\n\n");
-    md.append(table(records)).append('\n');
+        + "protected-trained model of an architecture share the appropriator seed.");
+    List<EvaluationCell> cells = EvaluationCell.group(records);
+    int runs = cells.stream().mapToInt(c -> c.runs().size()).max().orElse(1);
+    if (runs > 1) {
+      md.append(" Every setting was trained ").append(runs).append(" times, each run with its own seed (shared by "
+          + "its clean-trained and protected-trained model); the table gives mean ± sample standard deviation over "
+          + "the runs, the drop per run before averaging, and the figures show means. results.json holds every "
+          + "run.");
+    }
+    md.append("\n\n").append(table(records)).append('\n');
 
-    // Accuracy curves: one figure per (method, ε), a clean and a protected curve per architecture and defense.
-    Map<String, List<EvaluationRecord>> bySet = new LinkedHashMap<>();
-    for (EvaluationRecord r : records) {
-      bySet.computeIfAbsent(r.method() + "-eps" + EvaluationRunner.fmt(r.eps()), k -> new ArrayList<>()).add(r);
+    // Accuracy curves: one figure per (method, ε), a clean and a protected curve per architecture and defense; with
+    // several runs per setting, the mean curve of the runs.
+    Map<String, List<EvaluationCell>> bySet = new LinkedHashMap<>();
+    for (EvaluationCell c : cells) {
+      bySet.computeIfAbsent(c.first().method() + "-eps" + EvaluationRunner.fmt(c.first().eps()),
+          k -> new ArrayList<>()).add(c);
     }
     md.append("## Test accuracy per epoch\n\n");
-    for (Map.Entry<String, List<EvaluationRecord>> e : bySet.entrySet()) {
+    for (Map.Entry<String, List<EvaluationCell>> e : bySet.entrySet()) {
       LineChart chart = new LineChart().xLabel("epoch").yLabel("clean test accuracy (%)").yRange(0, 100);
       Set<String> cleanDone = new LinkedHashSet<>();
       StringBuilder seeds = new StringBuilder();
-      for (EvaluationRecord r : e.getValue()) {
+      for (EvaluationCell c : e.getValue()) {
+        EvaluationRecord r = c.first();
+        String mean = c.runs().size() == 1 ? "" : " (mean of " + c.runs().size() + ")";
         if (cleanDone.add(r.arch())) {
-          chart.series(r.arch() + " clean-trained", percent(r.cleanCurve()));
-          seeds.append(r.arch()).append(" seed ").append(r.seed()).append("; ");
+          chart.series(r.arch() + " clean-trained" + mean, percent(c.meanCurve(EvaluationRecord::cleanCurve)));
+          seeds.append(r.arch()).append(' ').append(c.seeds()).append("; ");
         }
-        chart.series(r.arch() + " " + r.method() + (r.defense().equals("none") ? "" : " + " + r.defense()),
-            percent(r.protectedCurve()));
+        chart.series(r.arch() + " " + r.method() + (r.defense().equals("none") ? "" : " + " + r.defense()) + mean,
+            percent(c.meanCurve(EvaluationRecord::protectedCurve)));
       }
-      EvaluationRecord first = e.getValue().get(0);
+      EvaluationRecord first = e.getValue().get(0).first();
       String file = "curves-" + e.getKey() + ".png";
       chart.title("Appropriators trained on " + first.method() + " (ε " + EvaluationRunner.fmt(first.eps())
           + "/255), tested on clean images").caption(command + " | " + settings(first) + " | " + seeds)
@@ -89,7 +120,7 @@ public final class EvaluationReport {
       md.append("![").append(e.getKey()).append("](").append(file).append(")\n\n");
     }
 
-    // Clean vs protected per architecture, one figure per ε, defense "none".
+    // Clean vs protected per architecture, one figure per ε, defense "none" (means over the runs).
     md.append("## Clean-trained vs protected-trained\n\n");
     Set<Double> epsValues = new LinkedHashSet<>();
     for (EvaluationRecord r : records) {
@@ -101,21 +132,22 @@ public final class EvaluationReport {
     for (double eps : epsValues) {
       BarChart bars = new BarChart().categories(archs).xLabel("architecture").yLabel("clean test accuracy (%)")
           .yRange(0, 100);
-      bars.series("clean-trained", archs.stream().mapToDouble(a -> records.stream()
-          .filter(r -> r.arch().equals(a)).findFirst().map(r -> 100 * r.cleanTrainedAcc()).orElse(Double.NaN))
-          .toArray());
+      bars.series("clean-trained", archs.stream().mapToDouble(a -> cells.stream()
+          .filter(c -> c.first().arch().equals(a)).findFirst()
+          .map(c -> 100 * c.stat(EvaluationRecord::cleanTrainedAcc).mean()).orElse(Double.NaN)).toArray());
       List<String> methods = records.stream().filter(r -> r.eps() == eps).map(EvaluationRecord::method).distinct()
           .toList();
       for (String m : methods) {
-        bars.series(m, archs.stream().mapToDouble(a -> records.stream()
-            .filter(r -> r.arch().equals(a) && r.method().equals(m) && r.eps() == eps
-                && r.defense().equals("none"))
-            .findFirst().map(r -> 100 * r.protectedAcc()).orElse(Double.NaN)).toArray());
+        bars.series(m, archs.stream().mapToDouble(a -> cells.stream()
+            .filter(c -> c.first().arch().equals(a) && c.first().method().equals(m) && c.first().eps() == eps
+                && c.first().defense().equals("none"))
+            .findFirst().map(c -> 100 * c.stat(EvaluationRecord::protectedAcc).mean()).orElse(Double.NaN))
+            .toArray());
       }
       String file = "bars-eps" + EvaluationRunner.fmt(eps) + ".png";
       bars.title("Clean test accuracy, ε " + EvaluationRunner.fmt(eps) + "/255, no defense")
           .caption(command + " | profile " + records.stream().map(EvaluationRecord::profile)
-              .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(records))
+              .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(cells))
           .write(out.resolve(file));
       md.append("![bars](").append(file).append(")\n\n");
     }
@@ -161,13 +193,17 @@ public final class EvaluationReport {
         + r.epochs() + " epochs on " + r.trainImages() + " images of " + r.dataset();
   }
 
-  private static String seedList(List<EvaluationRecord> records) {
-    Map<String, Long> seeds = new LinkedHashMap<>();
-    records.forEach(r -> seeds.putIfAbsent(r.arch(), r.seed()));
+  /** Per architecture its seed, or the list of its seeds with several runs per setting. */
+  private static String seedList(List<EvaluationCell> cells) {
+    Map<String, Object> seeds = new LinkedHashMap<>();
+    for (EvaluationCell c : cells) {
+      List<Long> s = c.runs().stream().map(EvaluationRecord::seed).toList();
+      seeds.putIfAbsent(c.first().arch(), s.size() == 1 ? s.get(0) : s);
+    }
     return seeds.toString();
   }
 
-  private static double[] percent(List<Double> values) {
-    return values.stream().mapToDouble(v -> 100 * v).toArray();
+  private static double[] percent(double[] values) {
+    return java.util.Arrays.stream(values).map(v -> 100 * v).toArray();
   }
 }

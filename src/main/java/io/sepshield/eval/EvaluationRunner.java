@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.DatasetProtection;
-import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.model.Architectures;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
@@ -15,7 +14,6 @@ import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
 import io.sepshield.sep.Protector;
-import io.sepshield.train.BatchTransform;
 import io.sepshield.train.ChannelStats;
 import io.sepshield.train.ClassifierMetrics;
 import io.sepshield.train.ClassifierTrainer;
@@ -27,9 +25,8 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
 
 /**
  * The efficacy harness: crafts protected training sets (or takes a given one), trains appropriator models from
@@ -60,12 +57,20 @@ public final class EvaluationRunner {
    * @param methods "none" or {@link Method} names
    * @param eps255 radii in 1/255 levels
    * @param given an already protected version of {@code train} (same images, order and labels), or null
-   * @param outDir where before/after strips go (null: none are written)
+   * @param outDir where before/after strips and crafted sets go, and where earlier crafted sets are reused from
+   *     (null: nothing is written or reused)
+   * @param repeats training runs per setting, each with its own appropriator seed (error bars)
    */
   public record Spec(LabeledImages train, String dataset, LabeledImages test, CheckpointEnsemble ensemble,
       String bundle, List<String> methods, List<Float> eps255, Profile profile, List<String> archs,
       List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
-      int craftBatchSize, LabeledImages given, Path outDir) {}
+      int craftBatchSize, LabeledImages given, Path outDir, int repeats) {
+    public Spec {
+      if (repeats < 1) {
+        throw new IllegalArgumentException("repeats must be at least 1, got " + repeats);
+      }
+    }
+  }
 
   /** One trained appropriator: accuracy after each epoch, confusion matrix of the final model. */
   public record TrainedModel(List<Double> curve, int[][] confusion, double seconds) {
@@ -89,7 +94,6 @@ public final class EvaluationRunner {
   public List<EvaluationRecord> run(Spec spec) {
     checkDisjointShapes(spec);
     List<EvaluationRecord> records = new ArrayList<>();
-    Map<String, TrainedModel> clean = new HashMap<>();
     int total = countTrainings(spec);
     int[] done = {0};
     // Protected sets first: a bad given set or a crafting problem shows before any training time is spent.
@@ -110,10 +114,13 @@ public final class EvaluationRunner {
         methodNames.add(Method.parse(m).cliName());
       }
     }
-    for (int a = 0; a < spec.archs().size(); a++) {
-      String arch = spec.archs().get(a);
-      log.printf("[%d/%d] %s on the clean training set%n", ++done[0], total, arch);
-      clean.put(arch, train(spec, arch, spec.train(), null, appropriatorSeed(spec.seed(), a)));
+    TrainedModel[][] clean = new TrainedModel[spec.archs().size()][spec.repeats()];
+    for (int r = 0; r < spec.repeats(); r++) {
+      for (int a = 0; a < spec.archs().size(); a++) {
+        String arch = spec.archs().get(a);
+        log.printf("[%d/%d] %s on the clean training set%s%n", ++done[0], total, arch, runLabel(spec, r));
+        clean[a][r] = train(spec, arch, spec.train(), Defenses.NONE, appropriatorSeed(spec.seed(), a, r));
+      }
     }
     for (int s = 0; s < sets.size(); s++) {
       Crafted set = sets.get(s);
@@ -122,24 +129,27 @@ public final class EvaluationRunner {
         LabeledImages defended = defense.preprocess(set.images());
         for (int a = 0; a < spec.archs().size(); a++) {
           String arch = spec.archs().get(a);
-          long seed = appropriatorSeed(spec.seed(), a);
-          TrainedModel cleanModel = clean.get(arch);
-          TrainedModel model;
-          if (method.equals(NONE) && defense == Defenses.NONE) {
-            model = cleanModel; // the same images, architecture and seed: the clean-trained run itself
-          } else {
-            log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%n", ++done[0], total, arch, method,
-                fmt(set.eps255()), defense.label());
-            model = train(spec, arch, defended, defense.batchTransform(), seed);
+          for (int r = 0; r < spec.repeats(); r++) {
+            long seed = appropriatorSeed(spec.seed(), a, r);
+            TrainedModel cleanModel = clean[a][r];
+            TrainedModel model;
+            if (method.equals(NONE) && defense == Defenses.NONE) {
+              model = cleanModel; // the same images, architecture and seed: the clean-trained run itself
+            } else {
+              log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%s%n", ++done[0], total, arch, method,
+                  fmt(set.eps255()), defense.label(), runLabel(spec, r));
+              model = train(spec, arch, defended, defense, seed);
+            }
+            EvaluationRecord rec = new EvaluationRecord(spec.dataset(), spec.train().size(), spec.test().size(),
+                method, method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(),
+                arch, defense.label(), cleanModel.finalAccuracy(), model.finalAccuracy(), seed, r, spec.command(),
+                spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
+                set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
+                model.confusion());
+            records.add(rec);
+            log.printf("    clean-trained %.2f%%  protected-trained %.2f%%%n", 100 * rec.cleanTrainedAcc(),
+                100 * rec.protectedAcc());
           }
-          EvaluationRecord r = new EvaluationRecord(spec.dataset(), spec.train().size(), spec.test().size(), method,
-              method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(), arch,
-              defense.label(), cleanModel.finalAccuracy(), model.finalAccuracy(), seed, spec.command(),
-              spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(), set.seconds(),
-              set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(), model.confusion());
-          records.add(r);
-          log.printf("    clean-trained %.2f%%  protected-trained %.2f%%%n", 100 * r.cleanTrainedAcc(),
-              100 * r.protectedAcc());
         }
       }
     }
@@ -162,9 +172,17 @@ public final class EvaluationRunner {
     };
   }
 
-  /** The appropriator's seed for the a-th architecture: derived from the run seed, never the bundle's. */
-  public static long appropriatorSeed(long runSeed, int archIndex) {
-    return 1_000_003L * (runSeed + 1) + 7919L * archIndex;
+  /**
+   * The appropriator's seed for the a-th architecture in its r-th training run: derived from the run seed, never
+   * the bundle's. Run 0 has the seed single-run evaluations always had.
+   */
+  public static long appropriatorSeed(long runSeed, int archIndex, int repeat) {
+    return 1_000_003L * (runSeed + 1) + 7919L * archIndex + 104_729L * repeat;
+  }
+
+  /** Nothing for single-run evaluations, so their log reads as it always did. */
+  private static String runLabel(Spec spec, int repeat) {
+    return spec.repeats() == 1 ? "" : " (run " + (repeat + 1) + "/" + spec.repeats() + ")";
   }
 
   private Crafted craft(Spec spec, Method method, float eps255) {
@@ -172,25 +190,44 @@ public final class EvaluationRunner {
       throw new IllegalArgumentException("method " + method + " needs a bundle to craft with");
     }
     ProtectionSettings settings = equalCompute(spec.profile(), method, eps255, spec.ensemble().size(), spec.seed());
-    log.printf("crafting %s (%d gradient evaluations per image)%n", settings,
-        settings.gradientEvaluationsPerImage(settings.checkpoints().length));
+    long gradientEvaluations = settings.gradientEvaluationsPerImage(settings.checkpoints().length);
+    Path dir = spec.outDir() == null ? null : spec.outDir().resolve(craftedSetName(method.cliName(), eps255));
+    CraftedSets.Inputs inputs = new CraftedSets.Inputs(spec.bundle(), method.cliName(), settings.toString(),
+        spec.dataset(), spec.train().size(), CraftedSets.fingerprint(spec.train()), spec.seed(),
+        spec.craftBatchSize());
+    Optional<CraftedSets.Reused> reused = dir == null ? Optional.empty()
+        : CraftedSets.find(dir, inputs, spec.train(), log);
+    if (reused.isPresent()) {
+      CraftedSets.Sidecar was = reused.get().sidecar();
+      log.printf("reusing %s from an earlier run with the same inputs (%s; crafted in %.1f s, %.2f images/s)%n", dir,
+          settings, was.craftingSeconds(), was.imagesPerSecond());
+      writeStrip(spec, reused.get().images(), method.cliName(), eps255, settings.toString());
+      return new Crafted(reused.get().images(), settings.toString(), gradientEvaluations, was.craftingSeconds(),
+          was.imagesPerSecond(), eps255);
+    }
+    log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
     DatasetProtection.Result result = new DatasetProtection(log).run(new Protector(spec.ensemble(), settings),
         spec.train(), spec.craftBatchSize());
     log.println(result.summary().describe());
     // Crafting may replace unknown labels by pseudo-labels; the appropriator trains on the true labels.
     LabeledImages images = spec.train().withPixels(result.protectedImages().rawPixels());
     writeStrip(spec, images, method.cliName(), eps255, settings.toString());
-    if (spec.outDir() != null) {
-      // Crafting is the expensive part: keep the set, so that 'evaluate --protected DIR' can reuse it.
+    if (dir != null) {
+      // Keep the set, for 'evaluate --protected DIR' and for reuse by a later run with the same inputs.
       try {
-        ProtectedOutput.write(images, spec.outDir().resolve("protected-" + method.cliName() + "-eps" + fmt(eps255)),
-            "idx");
+        CraftedSets.save(dir, images, inputs, gradientEvaluations, result.summary().seconds(),
+            result.summary().imagesPerSecond(), spec.command());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     }
-    return new Crafted(images, settings.toString(), settings.gradientEvaluationsPerImage(settings.checkpoints().length),
-        result.summary().seconds(), result.summary().imagesPerSecond(), eps255);
+    return new Crafted(images, settings.toString(), gradientEvaluations, result.summary().seconds(),
+        result.summary().imagesPerSecond(), eps255);
+  }
+
+  /** Where a crafted set is kept in the output folder. */
+  static String craftedSetName(String method, double eps255) {
+    return "protected-" + method + "-eps" + fmt(eps255);
   }
 
   private Crafted given(Spec spec) {
@@ -228,7 +265,7 @@ public final class EvaluationRunner {
     return "before-after-" + method + "-eps" + fmt(eps255) + ".png";
   }
 
-  private TrainedModel train(Spec spec, String arch, LabeledImages data, BatchTransform transform, long seed) {
+  private TrainedModel train(Spec spec, String arch, LabeledImages data, Defense defense, long seed) {
     // Every appropriator starts from its own seed (ClassifierTrainer seeds the engine with it).
     FeatureClassifier model = factory.create(arch, data);
     TrainingConfig config = spec.appropriator().withSeed(seed);
@@ -238,7 +275,7 @@ public final class EvaluationRunner {
     int batches = (data.size() + config.batchSize() - 1) / config.batchSize();
     try (NDManager manager = DjlRuntime.engine().newBaseManager(spec.device());
         Progress progress = new Progress("  " + arch, (long) batches * config.epochs(), log).unit("batches")) {
-      new ClassifierTrainer(config, spec.device(), transform).fit(model, data, new TrainingListener() {
+      new ClassifierTrainer(config, spec.device(), defense.batchTransform(), defense.inputTransform()).fit(model, data, new TrainingListener() {
         @Override
         public void onBatch(int epoch, int b, int total, double loss) {
           progress.metric("epoch", epoch).metric("loss", loss).step();
@@ -269,7 +306,7 @@ public final class EvaluationRunner {
     if (spec.methods().contains(NONE) && spec.defenses().contains(Defenses.NONE)) {
       runs -= spec.archs().size();
     }
-    return spec.archs().size() + runs;
+    return (spec.archs().size() + runs) * spec.repeats();
   }
 
   private static void checkDisjointShapes(Spec spec) {

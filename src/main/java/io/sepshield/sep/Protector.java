@@ -1,14 +1,13 @@
 package io.sepshield.sep;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
+import io.sepshield.model.Gradients;
 import io.sepshield.model.ImageTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,7 +15,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.IntStream;
 
 /**
@@ -28,15 +26,12 @@ import java.util.stream.IntStream;
  * scope, every outer step and every gradient inside nested ones, so native memory does not grow across batches.
  *
  * <p>Not thread-safe: use one Protector per thread. DJL's PyTorch engine allows one gradient collection per process
- * at a time, so gradient evaluations of all Protectors in a JVM are serialised by a shared lock.
+ * at a time, so gradient evaluations of all Protectors in a JVM are serialised by the lock of {@link Gradients}.
  */
 public final class Protector {
-  private static final ReentrantLock GRADIENT_LOCK = new ReentrantLock();
-
   private final CheckpointEnsemble ensemble;
   private final ProtectionSettings settings;
   private final List<Checkpoint> members;
-  private final Engine engine;
 
   public Protector(CheckpointEnsemble ensemble, ProtectionSettings settings) {
     this.ensemble = ensemble;
@@ -52,7 +47,6 @@ public final class Protector {
       chosen.add(ensemble.get(i));
     }
     this.members = List.copyOf(chosen);
-    this.engine = ensemble.manager().getEngine();
   }
 
   public ProtectionSettings settings() {
@@ -232,25 +226,9 @@ public final class Protector {
     return ball.project(x0.add(delta));
   }
 
-  /**
-   * ∇x L_k(x) for one checkpoint, computed on a fresh leaf in its own scope so the forward graph is freed at once;
-   * only the gradient is kept, in {@code into}.
-   */
+  /** ∇x L_k(x) for one checkpoint, attached to {@code into} (the forward graph is freed at once). */
   private NDArray gradient(Checkpoint c, NDArray x, Targets goal, NDManager into) {
-    GRADIENT_LOCK.lock();
-    try (NDManager scope = into.newSubManager()) {
-      NDArray leaf = x.duplicate();
-      leaf.attach(scope);
-      leaf.setRequiresGradient(true);
-      try (GradientCollector collector = engine.newGradientCollector()) {
-        collector.backward(loss(c, leaf, goal));
-      }
-      NDArray grad = leaf.getGradient().duplicate();
-      grad.attach(into);
-      return grad;
-    } finally {
-      GRADIENT_LOCK.unlock();
-    }
+    return Gradients.ofInput(x, leaf -> loss(c, leaf, goal), into);
   }
 
   /** L_k: feature alignment to c_k[g(y)] (this checkpoint's own centers) or targeted cross-entropy. */

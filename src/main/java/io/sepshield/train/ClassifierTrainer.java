@@ -17,6 +17,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.model.FeatureClassifier;
+import io.sepshield.model.Gradients;
 import io.sepshield.model.ImageTensors;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,16 +31,28 @@ public final class ClassifierTrainer {
   private final TrainingConfig config;
   private final Device device;
   private final BatchTransform batchTransform;
+  private final InputTransform inputTransform;
 
   public ClassifierTrainer(TrainingConfig config, Device device) {
-    this(config, device, null);
+    this(config, device, null, null);
   }
 
   /** @param batchTransform applied to every training batch after crop/flip; null for none */
   public ClassifierTrainer(TrainingConfig config, Device device, BatchTransform batchTransform) {
+    this(config, device, batchTransform, null);
+  }
+
+  /**
+   * @param batchTransform applied to every training batch after crop/flip; null for none
+   * @param inputTransform applied to every batch's float inputs after {@code batchTransform}, with the model at its
+   *     current parameters (adversarial training); null for none
+   */
+  public ClassifierTrainer(TrainingConfig config, Device device, BatchTransform batchTransform,
+      InputTransform inputTransform) {
     this.config = config;
     this.device = device;
     this.batchTransform = batchTransform;
+    this.inputTransform = inputTransform;
   }
 
   /**
@@ -96,7 +109,11 @@ public final class ClassifierTrainer {
               NDArray x = ImageTensors.fromBytes(scope, pixels, batch.size(), data.channels(), data.height(),
                   data.width());
               NDArray y = ImageTensors.labels(scope, batch.labels());
-              try (GradientCollector collector = trainer.newGradientCollector()) {
+              if (inputTransform != null) {
+                // Detached parameters: whatever gradients the transform takes (PGD's) stay out of this step's.
+                x = inputTransform.apply(x, y, classifier, new DetachedParameters(evalStore, scope), random);
+              }
+              try (GradientCollector collector = Gradients.collector(trainer.getManager().getEngine())) {
                 NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
                 NDArray loss = soft == null ? trainer.getLoss().evaluate(new NDList(y), new NDList(logits))
                     : softCrossEntropy(logits, scope.create(soft, new Shape(batch.size(), classifier.numClasses())));

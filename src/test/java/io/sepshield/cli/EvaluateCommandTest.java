@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.sepshield.eval.EvaluationRecord;
 import io.sepshield.eval.EvaluationReport;
+import io.sepshield.eval.EvaluationRunner;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -20,6 +21,31 @@ class EvaluateCommandTest {
         "--train-limit", "0", "--test", "synthetic:classes=3,per-class=10,size=12,channels=1,seed=2",
         "--methods", "none", "--archs", "resnet8", "--defenses", "none,bits:2", "--epochs", "1", "--device", "cpu",
         "--out", out.toString()};
+    String table = runForTable(args);
+    assertTrue(table.contains("| none | 0 | resnet8 | bits:2 |"), table);
+    List<EvaluationRecord> records = EvaluationReport.readJson(out.resolve("results.json"));
+    assertEquals(2, records.size());
+    assertEquals("sep-shield " + String.join(" ", args), records.get(0).command());
+    assertEquals(60, records.get(0).trainImages());
+    assertTrue(Files.exists(out.resolve("report.md")));
+  }
+
+  @Test
+  void repeatsTrainEachSettingRTimesWithTheirOwnSeeds(@TempDir Path out) throws Exception {
+    String table = runForTable("evaluate", "--train", "synthetic:classes=2,per-class=8,size=8,channels=1,seed=1",
+        "--train-limit", "0", "--test", "synthetic:classes=2,per-class=4,size=8,channels=1,seed=2", "--methods",
+        "none", "--archs", "resnet8", "--epochs", "1", "--repeats", "2", "--seed", "5", "--device", "cpu", "--out",
+        out.toString());
+    assertTrue(table.contains("| none | 0 | resnet8 | none | 2 | "), table);
+    assertTrue(table.contains(" ± "), table);
+    List<EvaluationRecord> records = EvaluationReport.readJson(out.resolve("results.json"));
+    assertEquals(List.of(0, 1), records.stream().map(EvaluationRecord::repeat).toList());
+    assertEquals(List.of(EvaluationRunner.appropriatorSeed(5, 0, 0), EvaluationRunner.appropriatorSeed(5, 0, 1)),
+        records.stream().map(EvaluationRecord::seed).toList());
+  }
+
+  /** Runs the command line, stderr muted; returns stdout (the table) after checking the exit code. */
+  private static String runForTable(String... args) {
     PrintStream stdout = System.out;
     PrintStream stderr = System.err;
     ByteArrayOutputStream table = new ByteArrayOutputStream();
@@ -33,12 +59,7 @@ class EvaluateCommandTest {
       System.setErr(stderr);
     }
     assertEquals(0, rc, table.toString());
-    assertTrue(table.toString().contains("| none | 0 | resnet8 | bits:2 |"), table.toString());
-    List<EvaluationRecord> records = EvaluationReport.readJson(out.resolve("results.json"));
-    assertEquals(2, records.size());
-    assertEquals("sep-shield " + String.join(" ", args), records.get(0).command());
-    assertEquals(60, records.get(0).trainImages());
-    assertTrue(Files.exists(out.resolve("report.md")));
+    return table.toString();
   }
 
   @Test

@@ -45,15 +45,24 @@ class EvaluationRunnerTest {
     return clean.withPixels(px);
   }
 
+  /** Method none (and {@code given} when not null), defenses none and bits:1, the tiny model, run seed 3. */
+  private static EvaluationRunner.Spec noneAndBits1(LabeledImages train, LabeledImages test, TrainingConfig config,
+      LabeledImages given, Path out, int repeats) {
+    return new EvaluationRunner.Spec(train, "textures", test, null, "", List.of("none"), List.of(), Profile.FAST,
+        List.of("tiny"), List.of(Defenses.NONE, new BitDepthDefense(1)), config, 3, "test-command", Device.cpu(), 32,
+        given, out, repeats);
+  }
+
+  private static TrainingConfig epochs(int epochs, int batchSize) {
+    return new TrainingConfig(epochs, batchSize, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false, 0);
+  }
+
   @Test
   void aPlantedShortcutIsLearnedAndCleanTestAccuracyDrops(@TempDir Path out) throws Exception {
     LabeledImages train = TinyModels.textures(4, 40, 1, 11);
     LabeledImages test = TinyModels.textures(4, 25, 1, 12);
     LabeledImages poisoned = withShortcut(train, 5);
-    EvaluationRunner.Spec spec = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of("none"),
-        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE, new BitDepthDefense(1)),
-        new TrainingConfig(3, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false, 0), 3,
-        "test-command", Device.cpu(), 32, poisoned, out);
+    EvaluationRunner.Spec spec = noneAndBits1(train, test, epochs(3, 32), poisoned, out, 1);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     List<EvaluationRecord> records = new EvaluationRunner(new PrintStream(log, true), TINY).run(spec);
 
@@ -116,7 +125,7 @@ class EvaluationRunnerTest {
     LabeledImages other = TinyModels.textures(2, 5, 1, 1);
     EvaluationRunner.Spec spec = new EvaluationRunner.Spec(train, "t", train, null, "", List.of(), List.of(),
         Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), TrainingConfig.shortRun(1, 0), 0, "c", Device.cpu(),
-        8, other, null);
+        8, other, null, 1);
     // Refused before any model is trained.
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     EvaluationRunner logged = new EvaluationRunner(new PrintStream(log, true), TINY);
@@ -152,5 +161,66 @@ class EvaluationRunnerTest {
           .gradientEvaluationsPerImage(n));
       assertEquals(8f / 255f, EvaluationRunner.equalCompute(profile, Method.SEP, 8, 15, 0).epsilon(), 1e-9);
     }
+  }
+
+  @Test
+  void repeatsTrainEverySettingWithItsOwnSeedAndTheTableAveragesThem(@TempDir Path out) throws Exception {
+    LabeledImages train = TinyModels.textures(4, 20, 1, 31);
+    LabeledImages test = TinyModels.textures(4, 20, 1, 32);
+    EvaluationRunner.Spec spec = noneAndBits1(train, test, epochs(2, 16), null, out, 2);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    List<EvaluationRecord> records = new EvaluationRunner(new PrintStream(log, true), TINY).run(spec);
+
+    // none × {none, bits:1}, two runs each; none × none is the clean-trained run of its repeat.
+    assertEquals(List.of("none/0", "none/1", "bits:1/0", "bits:1/1"), records.stream()
+        .map(r -> r.defense() + "/" + r.repeat()).toList());
+    assertEquals(EvaluationRunner.appropriatorSeed(3, 0, 0), records.get(0).seed());
+    assertEquals(1_000_003L * 4, records.get(0).seed(), "run 0 keeps the single-run seed");
+    assertNotEquals(records.get(0).seed(), records.get(1).seed());
+    assertEquals(records.get(0).seed(), records.get(2).seed(), "clean and defended runs of a repeat share a seed");
+    assertEquals(records.get(1).seed(), records.get(3).seed());
+    assertEquals(records.get(1).cleanTrainedAcc(), records.get(3).cleanTrainedAcc());
+    assertNotEquals(records.get(0).protectedCurve(), records.get(1).protectedCurve(),
+        "different seeds should train different models");
+    assertTrue(log.toString().contains("(run 2/2)"), log.toString());
+
+    String table = EvaluationReport.table(records);
+    assertTrue(table.startsWith("| method | ε (/255) | arch | defense | runs | clean-trained acc |"), table);
+    assertEquals(4, table.split("\n").length, "a header, a rule and one row per setting:\n" + table);
+    EvaluationReport.write(records, out, train.classNames(), "test");
+    assertEquals(4, EvaluationReport.readJson(out.resolve("results.json")).size());
+    assertTrue(Files.readString(out.resolve("report.md")).contains("trained 2 times"));
+  }
+
+  @Test
+  void theTableShowsMeanAndSampleStandardDeviationAndASingleRunAsBefore() {
+    EvaluationRecord a = record(0, 0.80, 0.30, 1000003);
+    EvaluationRecord b = record(1, 0.90, 0.20, 1104732);
+    // Sample sd of {80, 90} is 7.07; the drops are 50 and 70 points: mean 60, sd 14.14.
+    assertTrue(EvaluationReport.table(List.of(a, b)).contains(
+        "| sep | 8 | tiny | none | 2 | 85.00 ± 7.07% | 25.00 ± 7.07% | +60.00 ± 14.14 | 40 | 2.5 | 11.0 |"),
+        EvaluationReport.table(List.of(a, b)));
+    assertEquals("""
+        | method | ε (/255) | arch | defense | clean-trained acc | protected-trained acc | drop | grad evals/img | \
+        crafting s | train s |
+        |---|---|---|---|---|---|---|---|---|---|
+        | sep | 8 | tiny | none | 80.00% | 30.00% | +50.00 | 40 | 2.5 | 10.0 |
+        """, EvaluationReport.table(List.of(a)));
+  }
+
+  @Test
+  void resultsWrittenBeforeRepeatsExistedStillReadAsRunZero(@TempDir Path dir) throws Exception {
+    Path old = dir.resolve("old.json");
+    Files.writeString(old, "[{\"dataset\": \"d\", \"method\": \"sep\", \"seed\": 1000003, "
+        + "\"protected_acc\": 0.2}]");
+    EvaluationRecord r = EvaluationReport.readJson(old).get(0);
+    assertEquals(0, r.repeat());
+    assertEquals(1000003, r.seed());
+    assertEquals(0.2, r.protectedAcc());
+  }
+
+  private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
+    return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
+        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null);
   }
 }

@@ -1,0 +1,64 @@
+package io.sepshield.eval;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The training runs of one setting (method, ε, architecture, defense): one with {@code --repeats 1}, R otherwise,
+ * each with its own appropriator seed. What the report's table and figures show per setting.
+ */
+record EvaluationCell(List<EvaluationRecord> runs) {
+  /** Mean and sample standard deviation (n − 1 in the denominator; 0 for a single run). */
+  record MeanSd(double mean, double sd, int n) {
+    static MeanSd of(double[] values) {
+      double mean = 0;
+      for (double v : values) {
+        mean += v / values.length;
+      }
+      double squares = 0;
+      for (double v : values) {
+        squares += (v - mean) * (v - mean);
+      }
+      return new MeanSd(mean, values.length > 1 ? Math.sqrt(squares / (values.length - 1)) : 0, values.length);
+    }
+  }
+
+  /** Records grouped by setting, settings and runs in the order they were recorded. */
+  static List<EvaluationCell> group(List<EvaluationRecord> records) {
+    Map<List<Object>, List<EvaluationRecord>> cells = new LinkedHashMap<>();
+    for (EvaluationRecord r : records) {
+      cells.computeIfAbsent(List.of(r.method(), r.eps(), r.arch(), r.defense()), k -> new ArrayList<>()).add(r);
+    }
+    return cells.values().stream().map(EvaluationCell::new).toList();
+  }
+
+  EvaluationRecord first() {
+    return runs.get(0);
+  }
+
+  MeanSd stat(ToDoubleFunction<EvaluationRecord> value) {
+    return MeanSd.of(runs.stream().mapToDouble(value).toArray());
+  }
+
+  /** The epoch-by-epoch mean of a curve over the runs. */
+  double[] meanCurve(Function<EvaluationRecord, List<Double>> curve) {
+    double[] mean = new double[curve.apply(first()).size()];
+    for (EvaluationRecord r : runs) {
+      List<Double> c = curve.apply(r);
+      for (int e = 0; e < mean.length; e++) {
+        mean[e] += c.get(e) / runs.size();
+      }
+    }
+    return mean;
+  }
+
+  /** "seed S" for one run, "seeds [S1, S2, ...]" for several. */
+  String seeds() {
+    return runs.size() == 1 ? "seed " + first().seed()
+        : "seeds " + runs.stream().map(EvaluationRecord::seed).toList();
+  }
+}

@@ -1,0 +1,134 @@
+package io.sepshield.eval;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import ai.djl.Device;
+import io.sepshield.data.LabeledImages;
+import io.sepshield.jobs.ProtectedOutput;
+import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.Profile;
+import io.sepshield.testing.TinyModels;
+import io.sepshield.train.TrainingConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CraftedSetReuseTest {
+  private static final String CRAFTING = "gradient evaluations per image)";
+  private static final LabeledImages TRAIN = TinyModels.textures(4, 6, 1, 41);
+  private static final LabeledImages TEST = TinyModels.textures(4, 4, 1, 42);
+  private static CheckpointEnsemble ensemble;
+
+  @BeforeAll
+  static void protectingModel() {
+    ensemble = TinyModels.trainedEnsemble(TRAIN, 2, Set.of(1, 2), 9);
+  }
+
+  @AfterAll
+  static void close() {
+    ensemble.close();
+  }
+
+  private static EvaluationRunner.Spec spec(Path out, long seed, int craftBatchSize) {
+    return new EvaluationRunner.Spec(TRAIN, "textures", TEST, ensemble, "bundle-1", List.of("sep-fa-vr"),
+        List.of(8f), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE),
+        new TrainingConfig(1, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false, 0), seed,
+        "test-command", Device.cpu(), craftBatchSize, null, out, 1);
+  }
+
+  /** Runs an evaluation and returns its log. */
+  private static String evaluate(EvaluationRunner.Spec spec, List<EvaluationRecord> into) {
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    into.addAll(new EvaluationRunner(new PrintStream(log, true),
+        (arch, data) -> TinyModels.tinyClassifier(data.channels(), data.numClasses())).run(spec));
+    return log.toString();
+  }
+
+  private static byte[] crafted(Path out) throws Exception {
+    return ProtectedOutput.readIdx(out.resolve("protected-sep-fa-vr-eps8"), "p").rawPixels();
+  }
+
+  @Test
+  void theSameInputsReuseTheSetAndOtherInputsCraftAgain(@TempDir Path out) throws Exception {
+    List<EvaluationRecord> first = new java.util.ArrayList<>();
+    assertTrue(evaluate(spec(out, 3, 8), first).contains(CRAFTING));
+    Path dir = out.resolve("protected-sep-fa-vr-eps8");
+    assertTrue(Files.exists(dir.resolve(CraftedSets.SIDECAR)));
+    byte[] pixels = crafted(out);
+    assertFalse(java.util.Arrays.equals(TRAIN.rawPixels(), pixels), "crafting changed nothing");
+
+    List<EvaluationRecord> second = new java.util.ArrayList<>();
+    String log = evaluate(spec(out, 3, 8), second);
+    assertFalse(log.contains(CRAFTING), log);
+    assertTrue(log.contains("reusing " + dir), log);
+    assertArrayEquals(pixels, crafted(out));
+    EvaluationRecord a = first.get(first.size() - 1);
+    EvaluationRecord b = second.get(second.size() - 1);
+    assertEquals("sep-fa-vr", b.method());
+    assertEquals(a.craftingSeconds(), b.craftingSeconds());
+    assertEquals(a.craftingImagesPerSecond(), b.craftingImagesPerSecond());
+    assertEquals(a.craftingSettings(), b.craftingSettings());
+    // Trained on the same pixels with the same seed: the same model.
+    assertEquals(a.protectedCurve(), b.protectedCurve());
+
+    List<EvaluationRecord> third = new java.util.ArrayList<>();
+    log = evaluate(spec(out, 4, 16), third);
+    assertTrue(log.contains("seed 3 vs 4; crafting batch size 8 vs 16") && log.contains(CRAFTING), log);
+    assertTrue(third.get(third.size() - 1).craftingSettings().contains("seed=4"));
+  }
+
+  @Test
+  void aSetIsFoundOnlyForExactlyItsInputsAndUntouchedFiles(@TempDir Path dir) throws Exception {
+    LabeledImages protectedSet = TRAIN.withPixels(TinyModels.textures(4, 6, 1, 43).rawPixels());
+    CraftedSets.Inputs inputs = new CraftedSets.Inputs("b", "sep", "settings", "textures", TRAIN.size(),
+        CraftedSets.fingerprint(TRAIN), 3, 8);
+    CraftedSets.save(dir, protectedSet, inputs, 40, 12.5, 2.0, "cmd");
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(log, true);
+
+    CraftedSets.Reused found = CraftedSets.find(dir, inputs, TRAIN, out).orElseThrow();
+    assertArrayEquals(protectedSet.rawPixels(), found.images().rawPixels());
+    assertEquals(TRAIN.ids(), found.images().ids());
+    assertEquals(12.5, found.sidecar().craftingSeconds());
+    assertEquals(2.0, found.sidecar().imagesPerSecond());
+
+    LabeledImages otherData = TinyModels.textures(4, 6, 1, 44);
+    for (CraftedSets.Inputs other : List.of(
+        new CraftedSets.Inputs("c", "sep", "settings", "textures", TRAIN.size(), inputs.trainSha256(), 3, 8),
+        new CraftedSets.Inputs("b", "sep-fa", "settings", "textures", TRAIN.size(), inputs.trainSha256(), 3, 8),
+        new CraftedSets.Inputs("b", "sep", "settings2", "textures", TRAIN.size(), inputs.trainSha256(), 3, 8),
+        new CraftedSets.Inputs("b", "sep", "settings", "other", TRAIN.size(), inputs.trainSha256(), 3, 8),
+        new CraftedSets.Inputs("b", "sep", "settings", "textures", 5, inputs.trainSha256(), 3, 8),
+        new CraftedSets.Inputs("b", "sep", "settings", "textures", TRAIN.size(), CraftedSets.fingerprint(otherData),
+            3, 8),
+        new CraftedSets.Inputs("b", "sep", "settings", "textures", TRAIN.size(), inputs.trainSha256(), 4, 8),
+        new CraftedSets.Inputs("b", "sep", "settings", "textures", TRAIN.size(), inputs.trainSha256(), 3, 9))) {
+      assertTrue(CraftedSets.find(dir, other, TRAIN, out).isEmpty(), other.toString());
+    }
+    assertTrue(log.toString().contains("bundle b vs c"), log.toString());
+
+    // The files replaced by other pixels: the fingerprint no longer matches.
+    ProtectedOutput.write(TRAIN, dir, "idx");
+    assertTrue(CraftedSets.find(dir, inputs, TRAIN, out).isEmpty());
+    assertTrue(log.toString().contains("no longer match"), log.toString());
+    // An unreadable sidecar or missing files are reported, never thrown.
+    Files.writeString(dir.resolve(CraftedSets.SIDECAR), "{not json");
+    assertTrue(CraftedSets.find(dir, inputs, TRAIN, out).isEmpty());
+    CraftedSets.save(dir, protectedSet, inputs, 40, 12.5, 2.0, "cmd");
+    Files.delete(dir.resolve("labels-idx1-ubyte.gz"));
+    assertTrue(CraftedSets.find(dir, inputs, TRAIN, out).isEmpty());
+    assertEquals(2, log.toString().split("cannot be reused", -1).length - 1, log.toString());
+    // No sidecar: nothing to say.
+    Files.delete(dir.resolve(CraftedSets.SIDECAR));
+    int before = log.size();
+    assertTrue(CraftedSets.find(dir, inputs, TRAIN, out).isEmpty());
+    assertEquals(before, log.size());
+  }
+}
