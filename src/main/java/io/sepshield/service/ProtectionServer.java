@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +80,8 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
   public static Options from(StreamConfig c) {
     StreamSettings stream = new StreamSettings(c.uploadsTopic(), c.protectedTopic(), c.deadLetterTopic(),
         c.batchSize(), c.maxDelay(), c.allowedContentTypes(), c.maxBytes(), c.maxWidth(), c.maxHeight(),
-        c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()));
+        c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()),
+        StreamConfig.NONE.equals(c.failuresTopic()) ? null : c.failuresTopic());
     Cluster cluster = new Cluster(c.kafka(), c.groupInstanceId(), c.createTopics(), c.topicPartitions(),
         c.topicReplicationFactor(), c.schemaRegistryBasicAuthUserInfo().orElse(null));
     return new Options(c.bootstrapServers(), c.schemaRegistryUrl(), c.applicationId(), c.stateDir().orElse(null),
@@ -181,12 +183,15 @@ public final class ProtectionServer implements AutoCloseable, OpsEndpoint.Probes
     Map<String, Object> adminConfig = new HashMap<>(o.cluster().clientProperties());
     adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     StreamSettings t = o.stream();
-    List<TopicProvisioner.TopicSpec> topics = List.of(
+    List<TopicProvisioner.TopicSpec> topics = new ArrayList<>(List.of(
         TopicProvisioner.TopicSpec.of(t.uploadsTopic(), o.cluster().topicPartitions()),
         TopicProvisioner.TopicSpec.of(t.protectedTopic(), o.cluster().topicPartitions()),
         TopicProvisioner.TopicSpec.of(t.deadLetterTopic(), o.cluster().topicPartitions()),
         // Every event has the same key: compaction keeps the newest bundle, which is what a starting instance wants.
-        TopicProvisioner.TopicSpec.compacted(o.bundleUpdatesTopic()));
+        TopicProvisioner.TopicSpec.compacted(o.bundleUpdatesTopic())));
+    if (t.failuresTopic() != null) {
+      topics.add(TopicProvisioner.TopicSpec.of(t.failuresTopic(), o.cluster().topicPartitions()));
+    }
     try (Admin admin = Admin.create(adminConfig)) {
       TopicProvisioner provisioner = new TopicProvisioner(admin, o.cluster().replicationFactor());
       Map<String, Integer> partitions = kafka != null || o.cluster().createTopics() ? provisioner.ensure(topics)

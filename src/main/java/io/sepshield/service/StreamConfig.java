@@ -11,6 +11,9 @@ import java.util.Set;
 /** {@code sep-shield.stream.*}: how {@code sep-shield serve} runs (application.properties, env, -D). */
 @ConfigMapping(prefix = "sep-shield.stream")
 public interface StreamConfig {
+  /** The value that turns an optional topic off. */
+  String NONE = "none";
+
   /** Kafka bootstrap servers, or {@code embedded} for an in-process single-node broker (demo use). */
   @WithDefault("embedded")
   String bootstrapServers();
@@ -65,6 +68,10 @@ public interface StreamConfig {
 
   @WithDefault(ProtectionTopology.DEAD_LETTER_TOPIC)
   String deadLetterTopic();
+
+  /** Avro ProtectionFailure events, one per rejected upload, keyed by upload id; {@code none}: not published. */
+  @WithDefault(ProtectionTopology.FAILURES_TOPIC)
+  String failuresTopic();
 
   /** Bundle directory, or a folder whose LATEST names one; a newer one published on the updates topic wins. */
   @WithDefault("runs/bundles")

@@ -1,6 +1,7 @@
 package io.sepshield.stream;
 
 import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.ProtectionFailure;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.ChwImage;
 import io.sepshield.data.ImageFormatException;
@@ -59,6 +60,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private final StreamMetrics metrics;
   private final ConfluentAvroDeserializer<UploadedImage> uploads;
   private final ConfluentAvroSerializer<ProtectedImage> results;
+  private final ConfluentAvroSerializer<ProtectionFailure> failures;
 
   private ProcessorContext<byte[], byte[]> context;
   private BundleHolder.Lease lease;
@@ -76,6 +78,8 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     this.uploads = new ConfluentAvroDeserializer<>(registry, UploadedImage.class);
     this.results = new ConfluentAvroSerializer<>(registry);
     this.results.configure(Map.of(), false);
+    this.failures = new ConfluentAvroSerializer<>(registry);
+    this.failures.configure(Map.of(), false);
   }
 
   @Override
@@ -132,12 +136,14 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     RecordMetadata source = context.recordMetadata().orElseThrow();
     long now = context.currentSystemTimeMs();
     List<Header> headers = List.of(record.headers().toArray());
+    UploadedImage upload = null;
     PendingImage image;
     try {
-      image = accept(record, source.topic(), source.partition(), source.offset(), now);
+      upload = read(record, source.topic(), headers);
+      image = accept(upload, record, source.topic(), source.partition(), source.offset(), now, headers);
     } catch (RejectedUpload e) {
-      reject(e, null, record.key(), record.value(), headers, source.topic(), source.partition(), source.offset(),
-          record.timestamp());
+      reject(e, upload == null ? null : upload.getId(), record.key(), record.value(), headers, source.topic(),
+          source.partition(), source.offset(), record.timestamp());
       return;
     }
     buffer.put(String.format(Locale.ROOT, "%010d-%019d", source.partition(), source.offset()), image.toBytes());
@@ -148,9 +154,9 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     }
   }
 
-  private PendingImage accept(Record<byte[], byte[]> record, String topic, int partition, long offset, long now)
+  /** The upload with a usable id, or why not. */
+  private UploadedImage read(Record<byte[], byte[]> record, String topic, List<Header> headers)
       throws RejectedUpload {
-    List<Header> headers = List.of(record.headers().toArray());
     if (record.value() == null) {
       throw new RejectedUpload(RejectedUpload.DESERIALIZATION_ERROR, "record has no value (tombstone)");
     }
@@ -172,6 +178,12 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         throw new RejectedUpload(RejectedUpload.INVALID_ID, "header name longer than " + MAX_ID_CHARS + " characters");
       }
     }
+    return upload;
+  }
+
+  /** The upload checked, decoded and resized for the current engine, or why it cannot be protected. */
+  private PendingImage accept(UploadedImage upload, Record<byte[], byte[]> record, String topic, int partition,
+      long offset, long now, List<Header> headers) throws RejectedUpload {
     String contentType = upload.getContentType().split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
     if (!settings.allowedContentTypes().contains(contentType)) {
       throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "content type '" + upload.getContentType()
@@ -284,7 +296,8 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
         p.kafkaHeaders());
     try {
-      return accept(original, p.topic(), p.partition(), p.offset(), p.arrivedAt());
+      return accept(read(original, p.topic(), p.headers()), original, p.topic(), p.partition(), p.offset(),
+          p.arrivedAt(), p.headers());
     } catch (RejectedUpload e) {
       reject(e, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(),
           p.timestamp());
@@ -325,13 +338,17 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       int partition, long offset, long timestamp) {
     String where = topic + "-" + partition + "@" + offset + (id == null ? "" : " (id " + id + ")");
     metrics.rejected(e.reason(), settings.errorStrategy());
+    String cause = String.valueOf(e.getMessage());
+    cause = cause.length() > MAX_CAUSE_CHARS ? cause.substring(0, MAX_CAUSE_CHARS) : cause;
+    if (settings.errorStrategy() != ErrorStrategy.FAIL) {
+      publishFailure(e, cause, id, key, headers, topic, partition, offset, timestamp);
+    }
     switch (settings.errorStrategy()) {
       case DEAD_LETTER_QUEUE -> {
         Headers h = new RecordHeaders();
         headers.forEach(h::add);
-        String cause = String.valueOf(e.getMessage());
         h.add(DeadLetters.REASON, utf8(e.reason()));
-        h.add(DeadLetters.CAUSE, utf8(cause.length() > MAX_CAUSE_CHARS ? cause.substring(0, MAX_CAUSE_CHARS) : cause));
+        h.add(DeadLetters.CAUSE, utf8(cause));
         h.add(DeadLetters.TOPIC, utf8(topic));
         h.add(DeadLetters.PARTITION, utf8(Integer.toString(partition)));
         h.add(DeadLetters.OFFSET, utf8(Long.toString(offset)));
@@ -343,6 +360,23 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       }
       case FAIL -> throw new StreamsException("cannot protect " + where + ": " + e.reason() + " " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The failure as an event an uploader-facing backend can consume without parsing dead-letter headers: keyed by the
+   * upload id when it is known (else the record's own key), with the upload's headers (trace, correlation).
+   */
+  private void publishFailure(RejectedUpload e, String cause, String id, byte[] key, List<Header> headers,
+      String topic, int partition, long offset, long timestamp) {
+    if (settings.failuresTopic() == null) {
+      return;
+    }
+    ProtectionFailure failure = ProtectionFailure.newBuilder().setId(id).setReason(e.reason()).setCause(cause)
+        .setTopic(topic).setPartition(partition).setOffset(offset).setFailedAt(Instant.now()).build();
+    Headers h = new RecordHeaders();
+    headers.forEach(h::add);
+    context.forward(new Record<>(id != null ? utf8(id) : key, failures.serialize(settings.failuresTopic(), failure),
+        timestamp, h), ProtectionTopology.FAILURES_SINK);
   }
 
   static boolean registryUnreachable(Throwable e) {

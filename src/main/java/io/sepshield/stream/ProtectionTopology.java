@@ -14,17 +14,20 @@ import org.apache.kafka.streams.state.Stores;
 
 /**
  * The protection stream: uploads → validate, decode, resize → micro-batched SEP crafting → protected images, with
- * rejected uploads on a dead-letter topic.
+ * rejected uploads on a dead-letter topic and a failure event for each.
  *
  * <pre>
  * uploads (bytes) ─► protect [buffer store] ─┬─► protected (String id, Avro ProtectedImage)
- *                                            └─► dead letters (original key and value bytes + headers)
+ *                                            ├─► dead letters (original key and value bytes + headers)
+ *                                            └─► failures (String id, Avro ProtectionFailure)
  * </pre>
  */
 public final class ProtectionTopology {
   public static final String UPLOADS_TOPIC = "sep-shield.uploads";
   public static final String PROTECTED_TOPIC = "sep-shield.protected";
   public static final String DEAD_LETTER_TOPIC = "sep-shield.uploads.dlq";
+  /** Avro {@code ProtectionFailure} events, one per rejected upload, keyed by upload id. */
+  public static final String FAILURES_TOPIC = "sep-shield.failures";
   /** Avro BundleUpdated events, followed by every instance (see {@link BundleUpdates}). */
   public static final String BUNDLE_UPDATES_TOPIC = "sep-shield.bundle-updates";
 
@@ -32,6 +35,7 @@ public final class ProtectionTopology {
   public static final String PROCESSOR = "protect";
   public static final String PROTECTED_SINK = "protected";
   public static final String DEAD_LETTER_SINK = "dead-letters";
+  public static final String FAILURES_SINK = "failures";
   /** Changelogged buffer of decoded uploads awaiting a batch, keyed by source partition and offset. */
   public static final String BUFFER_STORE = "pending-uploads";
 
@@ -50,6 +54,10 @@ public final class ProtectionTopology {
         PROCESSOR);
     topology.addSink(DEAD_LETTER_SINK, settings.deadLetterTopic(), new ByteArraySerializer(),
         new ByteArraySerializer(), PROCESSOR);
+    if (settings.failuresTopic() != null) {
+      topology.addSink(FAILURES_SINK, settings.failuresTopic(), new ByteArraySerializer(), new ByteArraySerializer(),
+          PROCESSOR);
+    }
     return topology;
   }
 

@@ -18,10 +18,12 @@ import java.util.Set;
  * @param maxHeight tallest image accepted, read from the header before decoding
  * @param maxPixels largest width × height accepted
  * @param errorStrategy what happens to uploads that cannot be protected
+ * @param failuresTopic where a {@code ProtectionFailure} event goes for every rejected upload (dead-lettered or
+ *     skipped), keyed by upload id, so that uploaders can be told; null: none
  */
 public record StreamSettings(String uploadsTopic, String protectedTopic, String deadLetterTopic, int batchSize,
     Duration maxDelay, Set<String> allowedContentTypes, int maxBytes, int maxWidth, int maxHeight, long maxPixels,
-    ErrorStrategy errorStrategy) {
+    ErrorStrategy errorStrategy, String failuresTopic) {
 
   public static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/bmp", "image/gif");
 
@@ -38,6 +40,14 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
     allowedContentTypes = Set.copyOf(allowedContentTypes);
   }
 
+  /** With the default failures topic. */
+  public StreamSettings(String uploadsTopic, String protectedTopic, String deadLetterTopic, int batchSize,
+      Duration maxDelay, Set<String> allowedContentTypes, int maxBytes, int maxWidth, int maxHeight, long maxPixels,
+      ErrorStrategy errorStrategy) {
+    this(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes, maxBytes, maxWidth,
+        maxHeight, maxPixels, errorStrategy, ProtectionTopology.FAILURES_TOPIC);
+  }
+
   /** Default topics and limits (4096 × 4096, 16 MiB, 16 Mpixel), dead-letter queue on. */
   public static StreamSettings defaults(int batchSize, Duration maxDelay) {
     return new StreamSettings(ProtectionTopology.UPLOADS_TOPIC, ProtectionTopology.PROTECTED_TOPIC,
@@ -47,16 +57,22 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
 
   public StreamSettings withLimits(int bytes, int width, int height, long pixels) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
-        allowedContentTypes, bytes, width, height, pixels, errorStrategy);
+        allowedContentTypes, bytes, width, height, pixels, errorStrategy, failuresTopic);
   }
 
   public StreamSettings withErrorStrategy(ErrorStrategy strategy) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
-        allowedContentTypes, maxBytes, maxWidth, maxHeight, maxPixels, strategy);
+        allowedContentTypes, maxBytes, maxWidth, maxHeight, maxPixels, strategy, failuresTopic);
   }
 
   public StreamSettings withTopics(String uploads, String protectedImages, String deadLetters) {
     return new StreamSettings(uploads, protectedImages, deadLetters, batchSize, maxDelay, allowedContentTypes,
-        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy);
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic);
+  }
+
+  /** @param topic the failures topic, or null for none */
+  public StreamSettings withFailuresTopic(String topic) {
+    return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, topic);
   }
 }

@@ -3,6 +3,7 @@ package io.sepshield.stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.ProtectionFailure;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
@@ -91,19 +92,24 @@ abstract class ProtectionServiceContract {
 
       Map<String, ConsumerRecord<String, ProtectedImage>> out = new HashMap<>();
       List<ConsumerRecord<byte[], byte[]>> dead = new java.util.ArrayList<>();
+      List<ConsumerRecord<String, ProtectionFailure>> failed = new java.util.ArrayList<>();
       Map<String, Object> consumerConfig = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
           ConsumerConfig.GROUP_ID_CONFIG, "it-reader", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
           ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
       try (KafkaConsumer<String, ProtectedImage> consumer = new KafkaConsumer<>(consumerConfig,
           new StringDeserializer(), new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
           KafkaConsumer<byte[], byte[]> dlq = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),
-              new ByteArrayDeserializer())) {
+              new ByteArrayDeserializer());
+          KafkaConsumer<String, ProtectionFailure> failures = new KafkaConsumer<>(consumerConfig,
+              new StringDeserializer(), new ConfluentAvroDeserializer<>(registry, ProtectionFailure.class))) {
         consumer.subscribe(List.of(settings.protectedTopic()));
         dlq.subscribe(List.of(settings.deadLetterTopic()));
+        failures.subscribe(List.of(settings.failuresTopic()));
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while ((out.size() < valid || dead.isEmpty()) && System.nanoTime() < deadline) {
+        while ((out.size() < valid || dead.isEmpty() || failed.isEmpty()) && System.nanoTime() < deadline) {
           consumer.poll(Duration.ofMillis(200)).forEach(r -> out.put(r.key(), r));
           dlq.poll(Duration.ofMillis(50)).forEach(dead::add);
+          failures.poll(Duration.ofMillis(50)).forEach(failed::add);
         }
       }
       assertEquals(valid, out.size(), "protected: " + out.keySet());
@@ -121,6 +127,10 @@ abstract class ProtectionServiceContract {
       assertArrayEquals(utf8("not avro"), dead.get(0).value());
       assertEquals("DESERIALIZATION_ERROR", new String(dead.get(0).headers().lastHeader(DeadLetters.REASON).value(),
           StandardCharsets.UTF_8));
+      assertEquals(1, failed.size(), "one failure event for the one bad upload");
+      assertEquals("junk", failed.get(0).key());
+      assertEquals("DESERIALIZATION_ERROR", failed.get(0).value().getReason());
+      assertEquals(valid, failed.get(0).value().getOffset(), "the junk follows the valid uploads on one partition");
       assertTrue(service.stats().batches() >= 3, "5 uploads in batches of 2: " + service.stats().batches());
 
       // What Prometheus scrapes: the stream's meters moved, and the JVM and Kafka client binders are there.

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.ProtectionFailure;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.ChwImage;
 import io.sepshield.data.ImageResize;
@@ -24,6 +25,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.common.header.Headers;
@@ -61,6 +63,7 @@ class ProtectionTopologyTest {
   TestInputTopic<byte[], byte[]> uploads;
   TestOutputTopic<String, ProtectedImage> protectedImages;
   TestOutputTopic<byte[], byte[]> deadLetters;
+  TestOutputTopic<String, ProtectionFailure> failures;
   ConfluentAvroSerializer<UploadedImage> uploadSerializer;
 
   @BeforeAll
@@ -104,6 +107,8 @@ class ProtectionTopologyTest {
         new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
     deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
+    failures = driver.createOutputTopic(ProtectionTopology.FAILURES_TOPIC, new StringDeserializer(),
+        new ConfluentAvroDeserializer<>(registry, ProtectionFailure.class));
     uploadSerializer = new ConfluentAvroSerializer<>(registry);
     uploadSerializer.configure(Map.of(), false);
   }
@@ -231,6 +236,22 @@ class ProtectionTopologyTest {
     }
     assertTrue(header(dlq.get(4), DeadLetters.CAUSE).contains("Unknown schema id"), header(dlq.get(4),
         DeadLetters.CAUSE));
+
+    // The same failures as events for uploaders: keyed by upload id (or the record key where none could be read).
+    List<TestRecord<String, ProtectionFailure>> events = failures.readRecordsToList();
+    assertEquals(List.copyOf(bad.keySet()), events.stream().map(TestRecord::key).toList());
+    offset = 1;
+    for (TestRecord<String, ProtectionFailure> r : events) {
+      ProtectionFailure f = r.value();
+      assertEquals(expectedReason.get(r.key()), f.getReason(), r.key());
+      assertEquals(ProtectionTopology.UPLOADS_TOPIC, f.getTopic());
+      assertEquals(0, f.getPartition());
+      assertEquals(offset++, f.getOffset(), r.key());
+      assertFalse(f.getCause().isBlank());
+      assertEquals("trace-" + r.key(), header(r, "trace-id"), "original headers kept");
+      boolean readable = !Set.of("garbage-avro", "unknown-schema", "long-id").contains(r.key());
+      assertEquals(readable ? r.key() : null, f.getId(), "the id when the upload could be read: " + r.key());
+    }
     assertEquals(bad.size(), stats.deadLettered());
     assertEquals(2, stats.protectedImages());
   }
@@ -243,11 +264,19 @@ class ProtectionTopologyTest {
     assertTrue(deadLetters.isEmpty());
     assertEquals(1, stats.skipped());
     assertEquals(List.of("ok"), keys(protectedImages));
+    assertEquals("DESERIALIZATION_ERROR", failures.readValue().getReason(), "skipped, but the uploader is told");
+    driver.close();
+
+    start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.CONTINUE).withFailuresTopic(null));
+    send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t");
+    assertEquals(1, stats.skipped());
+    assertTrue(failures.isEmpty(), "failure events turned off");
     driver.close();
 
     start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.FAIL));
     assertThrows(StreamsException.class, () -> send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t"));
     assertTrue(deadLetters.isEmpty());
+    assertTrue(failures.isEmpty(), "nothing is published for a record that stops the stream");
     assertEquals(1, metrics.registry().get(StreamMetrics.REJECTED).tag("action", "fail")
         .tag("reason", RejectedUpload.DESERIALIZATION_ERROR).counter().count(), "why the stream stopped is counted");
   }
@@ -392,7 +421,7 @@ class ProtectionTopologyTest {
     return topic.readRecordsToList().stream().map(TestRecord::key).toList();
   }
 
-  private static String header(TestRecord<byte[], byte[]> r, String name) {
+  private static String header(TestRecord<?, ?> r, String name) {
     var h = r.headers().lastHeader(name);
     assertNotNull(h, "header " + name);
     return new String(h.value(), StandardCharsets.UTF_8);
