@@ -51,8 +51,8 @@ public class TrainCommand implements Callable<Integer> {
   @Option(names = "--lr", defaultValue = "0.1", description = "Peak learning rate. Default: ${DEFAULT-VALUE}")
   float learningRate;
 
-  @Option(names = "--schedule", defaultValue = "one-cycle", description = "one-cycle or step (÷10 at 62.5% and "
-      + "75%, the paper's). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--schedule", defaultValue = "one-cycle", description = "one-cycle or step (÷10 at 62.5%% and "
+      + "75%%, the paper's). Default: ${DEFAULT-VALUE}")
   String schedule;
 
   @Option(names = "--crop-padding", defaultValue = "2", description = "Random-crop padding in pixels (0 = off).")
