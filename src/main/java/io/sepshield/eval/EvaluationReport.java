@@ -160,16 +160,21 @@ public final class EvaluationReport {
           seeds.append(r.arch()).append(cleanDefense.equals("none") ? "" : " + " + cleanDefense).append(' ')
               .append(c.seeds()).append("; ");
         }
-        if (!r.method().equals(EvaluationRunner.NONE)) {
+        // Method none under the clean model's own defense is that clean model: drawn once, as the dashed curve.
+        if (!(r.method().equals(EvaluationRunner.NONE) && cleanDefense.equals(r.defense()))) {
           curves.add(curve(r.arch() + " " + r.method() + (r.defense().equals("none") ? "" : " + " + r.defense())
               + mean, c, EvaluationRecord::protectedCurve, repeated));
         }
       }
       EvaluationRecord first = e.getValue().get(0).first();
       String file = "curves-" + e.getKey() + ".png";
-      figures.add(new Figure("Test accuracy per epoch", e.getKey(), file, Charts.lines("Appropriators trained on " + first.method() + " (ε " + EvaluationRunner.fmt(
-          first.eps()) + "/255), tested on clean images", "epoch", "clean test accuracy (%)", percentRange, curves,
-          command + " | " + settings(first) + " | " + seeds), Charts.WIDTH, Charts.HEIGHT));
+      String title = first.method().equals(EvaluationRunner.NONE)
+          ? "Appropriators trained on the clean images, tested on clean images"
+          : "Appropriators trained on " + first.method() + " (ε " + EvaluationRunner.fmt(first.eps())
+              + "/255), tested on clean images";
+      figures.add(new Figure("Test accuracy per epoch", e.getKey(), file, Charts.lines(title, "epoch",
+          "clean test accuracy (%)", percentRange, curves, command + " | " + settings(first) + " | " + seeds),
+          Charts.WIDTH, Charts.HEIGHT));
     }
 
     // Clean vs protected per architecture, one figure per ε, defense "none": means over the runs, ± sd as error

@@ -204,13 +204,13 @@ public final class Charts {
     renderer.setItemMargin(0.06);
     renderer.setErrorIndicatorPaint(TEXT);
     renderer.setErrorIndicatorStroke(new BasicStroke(1.4f));
-    // Values inside the top of each bar, where the error bars (drawn over the bar's end) cannot cover them.
+    // Values inside the foot of each bar, away from the error bars drawn over the bar's end.
     renderer.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new DecimalFormat("0.0")));
     renderer.setDefaultItemLabelsVisible(true);
     renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.BOLD, 11));
     renderer.setDefaultItemLabelPaint(Color.WHITE);
-    renderer.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.INSIDE12,
-        TextAnchor.TOP_CENTER));
+    renderer.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.INSIDE6,
+        TextAnchor.BOTTOM_CENTER));
     renderer.setItemLabelAnchorOffset(4);
     for (int i = 0; i < series.size(); i++) {
       renderer.setSeriesPaint(i, color(i));
