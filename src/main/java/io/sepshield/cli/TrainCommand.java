@@ -6,6 +6,7 @@ import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.stream.BundleUpdate;
 import io.sepshield.stream.BundleUpdates;
 import io.sepshield.stream.ProtectionTopology;
+import io.sepshield.train.CheckpointSchedule;
 import io.sepshield.train.TrainingConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -38,10 +39,14 @@ public class TrainCommand implements Callable<Integer> {
   @Option(names = "--arch", defaultValue = "resnet8", description = "Architecture. Default: ${DEFAULT-VALUE}")
   String architecture;
 
-  @Option(names = "--epochs", defaultValue = "12", description = "N, training epochs. Default: ${DEFAULT-VALUE}")
+  // 10 epochs and 5 checkpoints: one every 2 epochs, and n = 5 is what the default crafting profile (cpu) uses, so
+  // it crafts with all of them, equally spaced.
+  @Option(names = "--epochs", defaultValue = "10", description = "N, training epochs (a multiple of --checkpoints "
+      + "keeps the checkpoints equally spaced). Default: ${DEFAULT-VALUE}")
   int epochs;
 
-  @Option(names = "--checkpoints", defaultValue = "6", description = "n, equidistant checkpoints kept. "
+  @Option(names = "--checkpoints", defaultValue = "5", description = "n, equidistant checkpoints kept; crafting "
+      + "profiles pick theirs evenly only from a multiple of their n (cpu 5, fast 3, paper 15). "
       + "Default: ${DEFAULT-VALUE}")
   int checkpoints;
 
@@ -111,6 +116,7 @@ public class TrainCommand implements Callable<Integer> {
         : new TrainingConfig(epochs, batchSize, learningRate, 0.9f, 5e-4f, TrainingConfig.Schedule.parse(schedule),
             cropPadding, !noFlip, runtime.seed);
     int n = paper ? 15 : checkpoints;
+    CheckpointSchedule.unevenEpochs(config.epochs(), n).ifPresent(System.err::println);
     RetrainingJob.Spec spec = new RetrainingJob.Spec(train, Options.describe(data, limit, train), held,
         held == null ? null : Options.describe(test, testLimit, held), architecture, config, n, out,
         runtime.resolve());

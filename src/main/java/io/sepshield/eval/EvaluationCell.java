@@ -56,6 +56,19 @@ record EvaluationCell(List<EvaluationRecord> runs) {
     return mean;
   }
 
+  /** The epoch-by-epoch sample standard deviation of a curve over the runs (0 for a single run). */
+  double[] sdCurve(Function<EvaluationRecord, List<Double>> curve) {
+    double[] sd = new double[curve.apply(first()).size()];
+    for (int e = 0; e < sd.length; e++) {
+      double[] values = new double[runs.size()];
+      for (int r = 0; r < values.length; r++) {
+        values[r] = curve.apply(runs.get(r)).get(e);
+      }
+      sd[e] = MeanSd.of(values).sd();
+    }
+    return sd;
+  }
+
   /** "seed S" for one run, "seeds [S1, S2, ...]" for several. */
   String seeds() {
     return runs.size() == 1 ? "seed " + first().seed()

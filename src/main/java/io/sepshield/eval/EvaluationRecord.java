@@ -1,5 +1,6 @@
 package io.sepshield.eval;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
@@ -12,7 +13,8 @@ import java.util.List;
  * @param method none, noise, baseline, sep, sep-fa, sep-fa-vr, or "given" for an already protected set
  * @param eps L-inf radius in 1/255 levels (0 for none; the measured max |δ| for a given set)
  * @param defense "none" or name:setting (jpeg:75, bits:3, gray, blur:1.0, cutout:8, mixup:1.0)
- * @param cleanTrainedAcc final clean test accuracy of the model trained on the clean set (no defense)
+ * @param cleanTrainedAcc final clean test accuracy of the model trained on the clean set under the same defense
+ *     ({@code cleanDefense})
  * @param protectedAcc final clean test accuracy of the model trained on the protected set
  * @param seed the appropriator's seed (initialisation, shuffling, augmentation), shared by both models
  * @param repeat which training run of this setting (0-based; {@code evaluate --repeats R} trains R per setting,
@@ -22,13 +24,32 @@ import java.util.List;
  * @param confusion counts[true][predicted] of the protected-trained model on the test set
  * @param craftingSettings the protection settings used (empty for none)
  * @param gradientEvaluationsPerImage crafting compute per image
+ * @param cleanDefense the defense the clean-trained model was trained under: {@code defense} itself, so that a
+ *     defended row measures the protection and not the defense's own cost. Records written before 2026-12-01 lack
+ *     it (read as null); in docs/results/efficacy.json they carry "none", their clean model was undefended
+ * @param bestAcc the protected-trained model's best clean test accuracy over the epochs: what an appropriator who
+ *     early-stops on clean validation data keeps. Derived from {@code protectedCurve} when there is one
+ * @param cleanBestAcc the same for the clean-trained model, derived from {@code cleanCurve}
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
+    "cleanDefense", "cleanTrainedAcc", "protectedAcc", "cleanBestAcc", "bestAcc"})
 public record EvaluationRecord(String dataset, int trainImages, int testImages, String method, String profile,
     double eps, String arch, String defense, double cleanTrainedAcc, double protectedAcc, long seed, int repeat,
     String command, int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage,
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
-    List<Double> protectedCurve, int[][] confusion) {
+    List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc) {
+
+  public EvaluationRecord {
+    // The best epoch is a property of the curve, so it cannot disagree with it (and older records get it too).
+    bestAcc = best(protectedCurve, bestAcc);
+    cleanBestAcc = best(cleanCurve, cleanBestAcc);
+  }
+
+  private static double best(List<Double> curve, double otherwise) {
+    return curve == null || curve.isEmpty() ? otherwise
+        : curve.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+  }
 
   /** Clean-trained minus protected-trained accuracy: how much the protection cost the appropriator. */
   public double drop() {

@@ -3,9 +3,7 @@ package io.sepshield.eval;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.sepshield.report.BarChart;
-import io.sepshield.report.ConfusionMatrixPlot;
-import io.sepshield.report.LineChart;
+import io.sepshield.report.Charts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.jfree.chart.JFreeChart;
 
 /**
  * Writes an evaluation: results.json (one {@link EvaluationRecord} per setting), report.md with the table, and the
@@ -46,8 +45,9 @@ public final class EvaluationReport {
     boolean repeated = cells.stream().anyMatch(c -> c.runs().size() > 1);
     StringBuilder sb = new StringBuilder();
     sb.append("| method | ε (/255) | arch | defense | ").append(repeated ? "runs | " : "")
-        .append("clean-trained acc | protected-trained acc | drop | grad evals/img | crafting s | train s |\n");
-    sb.append("|---|---|---|---|").append(repeated ? "---|" : "").append("---|---|---|---|---|---|\n");
+        .append("clean-trained acc | protected-trained acc | drop | clean-trained best | protected-trained best | "
+            + "grad evals/img | crafting s | train s |\n");
+    sb.append("|---|---|---|---|").append(repeated ? "---|" : "").append("---|---|---|---|---|---|---|---|\n");
     for (EvaluationCell c : cells) {
       EvaluationRecord r = c.first();
       sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | ", r.method(), EvaluationRunner.fmt(r.eps()),
@@ -55,10 +55,12 @@ public final class EvaluationReport {
       if (repeated) {
         sb.append(c.runs().size()).append(" | ");
       }
-      sb.append(String.format(Locale.ROOT, "%s | %s | %s | %d | %.1f | %.1f |%n",
+      sb.append(String.format(Locale.ROOT, "%s | %s | %s | %s | %s | %d | %.1f | %.1f |%n",
           percent(c.stat(EvaluationRecord::cleanTrainedAcc), "%.2f%%", "%.2f ± %.2f%%"),
           percent(c.stat(EvaluationRecord::protectedAcc), "%.2f%%", "%.2f ± %.2f%%"),
-          percent(c.stat(EvaluationRecord::drop), "%+.2f", "%+.2f ± %.2f"), r.gradientEvaluationsPerImage(),
+          percent(c.stat(EvaluationRecord::drop), "%+.2f", "%+.2f ± %.2f"),
+          percent(c.stat(EvaluationRecord::cleanBestAcc), "%.2f%%", "%.2f ± %.2f%%"),
+          percent(c.stat(EvaluationRecord::bestAcc), "%.2f%%", "%.2f ± %.2f%%"), r.gradientEvaluationsPerImage(),
           r.craftingSeconds(), c.stat(EvaluationRecord::trainSeconds).mean()));
     }
     return sb.toString();
@@ -78,8 +80,11 @@ public final class EvaluationReport {
     String command = records.isEmpty() ? "" : records.get(0).command();
     StringBuilder md = new StringBuilder("# Protection efficacy\n\n");
     md.append(preamble).append("\n\nCommand:\n\n```\n").append(command).append("\n```\n\n");
-    md.append("Accuracies are on the clean test set after the last epoch. The clean-trained and the "
-        + "protected-trained model of an architecture share the appropriator seed.");
+    md.append("Accuracies are on the clean test set after the last epoch; \"best\" columns give the best epoch's "
+        + "(what an appropriator who early-stops on clean validation data keeps). The clean-trained and the "
+        + "protected-trained model of an architecture share the appropriator seed, and a defended row's "
+        + "clean-trained model was trained under the same defense, so its drop is what the protection costs "
+        + "the defended appropriator.");
     List<EvaluationCell> cells = EvaluationCell.group(records);
     int runs = cells.stream().mapToInt(c -> c.runs().size()).max().orElse(1);
     if (runs > 1) {
@@ -90,85 +95,14 @@ public final class EvaluationReport {
     }
     md.append("\n\n").append(table(records)).append('\n');
 
-    // Accuracy curves: one figure per (method, ε), a clean and a protected curve per architecture and defense; with
-    // several runs per setting, the mean curve of the runs.
-    Map<String, List<EvaluationCell>> bySet = new LinkedHashMap<>();
-    for (EvaluationCell c : cells) {
-      bySet.computeIfAbsent(c.first().method() + "-eps" + EvaluationRunner.fmt(c.first().eps()),
-          k -> new ArrayList<>()).add(c);
-    }
-    md.append("## Test accuracy per epoch\n\n");
-    for (Map.Entry<String, List<EvaluationCell>> e : bySet.entrySet()) {
-      LineChart chart = new LineChart().xLabel("epoch").yLabel("clean test accuracy (%)").yRange(0, 100);
-      Set<String> cleanDone = new LinkedHashSet<>();
-      StringBuilder seeds = new StringBuilder();
-      for (EvaluationCell c : e.getValue()) {
-        EvaluationRecord r = c.first();
-        String mean = c.runs().size() == 1 ? "" : " (mean of " + c.runs().size() + ")";
-        if (cleanDone.add(r.arch())) {
-          chart.series(r.arch() + " clean-trained" + mean, percent(c.meanCurve(EvaluationRecord::cleanCurve)));
-          seeds.append(r.arch()).append(' ').append(c.seeds()).append("; ");
-        }
-        chart.series(r.arch() + " " + r.method() + (r.defense().equals("none") ? "" : " + " + r.defense()) + mean,
-            percent(c.meanCurve(EvaluationRecord::protectedCurve)));
+    String section = null;
+    for (Figure f : figures(records, classNames)) {
+      Charts.write(f.chart(), out.resolve(f.file()), f.width(), f.height());
+      if (!f.section().equals(section)) {
+        section = f.section();
+        md.append("## ").append(section).append("\n\n");
       }
-      EvaluationRecord first = e.getValue().get(0).first();
-      String file = "curves-" + e.getKey() + ".png";
-      chart.title("Appropriators trained on " + first.method() + " (ε " + EvaluationRunner.fmt(first.eps())
-          + "/255), tested on clean images").caption(command + " | " + settings(first) + " | " + seeds)
-          .write(out.resolve(file));
-      md.append("![").append(e.getKey()).append("](").append(file).append(")\n\n");
-    }
-
-    // Clean vs protected per architecture, one figure per ε, defense "none" (means over the runs).
-    md.append("## Clean-trained vs protected-trained\n\n");
-    Set<Double> epsValues = new LinkedHashSet<>();
-    for (EvaluationRecord r : records) {
-      if (r.eps() > 0) {
-        epsValues.add(r.eps());
-      }
-    }
-    List<String> archs = records.stream().map(EvaluationRecord::arch).distinct().toList();
-    for (double eps : epsValues) {
-      BarChart bars = new BarChart().categories(archs).xLabel("architecture").yLabel("clean test accuracy (%)")
-          .yRange(0, 100);
-      bars.series("clean-trained", archs.stream().mapToDouble(a -> cells.stream()
-          .filter(c -> c.first().arch().equals(a)).findFirst()
-          .map(c -> 100 * c.stat(EvaluationRecord::cleanTrainedAcc).mean()).orElse(Double.NaN)).toArray());
-      List<String> methods = records.stream().filter(r -> r.eps() == eps).map(EvaluationRecord::method).distinct()
-          .toList();
-      for (String m : methods) {
-        bars.series(m, archs.stream().mapToDouble(a -> cells.stream()
-            .filter(c -> c.first().arch().equals(a) && c.first().method().equals(m) && c.first().eps() == eps
-                && c.first().defense().equals("none"))
-            .findFirst().map(c -> 100 * c.stat(EvaluationRecord::protectedAcc).mean()).orElse(Double.NaN))
-            .toArray());
-      }
-      String file = "bars-eps" + EvaluationRunner.fmt(eps) + ".png";
-      bars.title("Clean test accuracy, ε " + EvaluationRunner.fmt(eps) + "/255, no defense")
-          .caption(command + " | profile " + records.stream().map(EvaluationRecord::profile)
-              .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(cells))
-          .write(out.resolve(file));
-      md.append("![bars](").append(file).append(")\n\n");
-    }
-
-    // Confusion matrix of the main setting: the last protection method listed, first ε, first arch, no defense.
-    EvaluationRecord main = null;
-    for (EvaluationRecord r : records) {
-      // Records come method by method, ε then arch: the first record of each method replaces the previous.
-      if (!r.method().equals(EvaluationRunner.NONE) && r.defense().equals("none")
-          && (main == null || !r.method().equals(main.method()))) {
-        main = r;
-      }
-    }
-    if (main != null && main.confusion() != null) {
-      new ConfusionMatrixPlot(main.confusion(), classNames)
-          .title(main.arch() + " trained on " + main.method() + " (ε " + EvaluationRunner.fmt(main.eps())
-              + "/255): clean test set, acc " + String.format(Locale.ROOT, "%.2f%%", 100 * main.protectedAcc()))
-          .caption(command + " | " + settings(main) + " | seed " + main.seed())
-          .write(out.resolve("confusion.png"));
-      md.append("## Confusion matrix (").append(main.method()).append(", ").append(main.arch())
-          .append(")\n\n![confusion](confusion.png)\n\n");
+      md.append("![").append(f.alt()).append("](").append(f.file()).append(")\n\n");
     }
 
     md.append("## Clean / protected / amplified difference\n\n");
@@ -188,6 +122,110 @@ public final class EvaluationReport {
     return report;
   }
 
+  /** A figure of the report: the section it goes under, its alt text, file name, chart and size in pixels. */
+  record Figure(String section, String alt, String file, JFreeChart chart, int width, int height) {}
+
+  /**
+   * The report's figures: accuracy curves per (method, ε), clean vs protected bars per ε, the confusion matrix of the
+   * main setting. Every one carries its caption: the command, the settings and the seeds.
+   */
+  static List<Figure> figures(List<EvaluationRecord> records, List<String> classNames) {
+    List<Figure> figures = new ArrayList<>();
+    String command = records.isEmpty() ? "" : records.get(0).command();
+    List<EvaluationCell> cells = EvaluationCell.group(records);
+    int runs = cells.stream().mapToInt(c -> c.runs().size()).max().orElse(1);
+    // Accuracy curves: one figure per (method, ε), a clean and a protected curve per architecture and defense; with
+    // several runs per setting, the mean curve of the runs.
+    Map<String, List<EvaluationCell>> bySet = new LinkedHashMap<>();
+    for (EvaluationCell c : cells) {
+      bySet.computeIfAbsent(c.first().method() + "-eps" + EvaluationRunner.fmt(c.first().eps()),
+          k -> new ArrayList<>()).add(c);
+    }
+    double[] percentRange = {0, 100};
+    for (Map.Entry<String, List<EvaluationCell>> e : bySet.entrySet()) {
+      List<Charts.Curve> curves = new ArrayList<>();
+      Set<String> cleanDone = new LinkedHashSet<>();
+      StringBuilder seeds = new StringBuilder();
+      for (EvaluationCell c : e.getValue()) {
+        EvaluationRecord r = c.first();
+        boolean repeated = c.runs().size() > 1;
+        String mean = repeated ? " (mean ± sd of " + c.runs().size() + ")" : "";
+        // Named by the defense its clean-trained model was trained under (records from before 2026-12-01 have
+        // none: their clean model was always the undefended one, so they share one curve).
+        String cleanDefense = r.cleanDefense() == null ? "none" : r.cleanDefense();
+        String cleanName = r.arch() + " clean-trained" + (cleanDefense.equals("none") ? "" : " + " + cleanDefense);
+        // The clean-trained reference of each defense, dashed, once per figure (every method shares it).
+        if (cleanDone.add(cleanName)) {
+          curves.add(curve(cleanName + mean, c, EvaluationRecord::cleanCurve, repeated).asDashed());
+          seeds.append(r.arch()).append(cleanDefense.equals("none") ? "" : " + " + cleanDefense).append(' ')
+              .append(c.seeds()).append("; ");
+        }
+        // Method none under the clean model's own defense is that clean model: drawn once, as the dashed curve.
+        if (!(r.method().equals(EvaluationRunner.NONE) && cleanDefense.equals(r.defense()))) {
+          curves.add(curve(r.arch() + " " + r.method() + (r.defense().equals("none") ? "" : " + " + r.defense())
+              + mean, c, EvaluationRecord::protectedCurve, repeated));
+        }
+      }
+      EvaluationRecord first = e.getValue().get(0).first();
+      String file = "curves-" + e.getKey() + ".png";
+      String title = first.method().equals(EvaluationRunner.NONE)
+          ? "Appropriators trained on the clean images, tested on clean images"
+          : "Appropriators trained on " + first.method() + " (ε " + EvaluationRunner.fmt(first.eps())
+              + "/255), tested on clean images";
+      figures.add(new Figure("Test accuracy per epoch", e.getKey(), file, Charts.lines(title, "epoch",
+          "clean test accuracy (%)", percentRange, curves, command + " | " + settings(first) + " | " + seeds),
+          Charts.WIDTH, Charts.HEIGHT));
+    }
+
+    // Clean vs protected per architecture, one figure per ε, defense "none": means over the runs, ± sd as error
+    // bars when there are several.
+    Set<Double> epsValues = new LinkedHashSet<>();
+    for (EvaluationRecord r : records) {
+      if (r.eps() > 0) {
+        epsValues.add(r.eps());
+      }
+    }
+    List<String> archs = records.stream().map(EvaluationRecord::arch).distinct().toList();
+    for (double eps : epsValues) {
+      List<Charts.Bars> bars = new ArrayList<>();
+      bars.add(bars("clean-trained", archs, a -> cells.stream().filter(c -> c.first().arch().equals(a)
+          && c.first().defense().equals("none")).findFirst(), EvaluationRecord::cleanTrainedAcc, runs > 1));
+      List<String> methods = records.stream().filter(r -> r.eps() == eps).map(EvaluationRecord::method).distinct()
+          .toList();
+      for (String m : methods) {
+        bars.add(bars(m, archs, a -> cells.stream().filter(c -> c.first().arch().equals(a)
+            && c.first().method().equals(m) && c.first().eps() == eps && c.first().defense().equals("none"))
+            .findFirst(), EvaluationRecord::protectedAcc, runs > 1));
+      }
+      String file = "bars-eps" + EvaluationRunner.fmt(eps) + ".png";
+      figures.add(new Figure("Clean-trained vs protected-trained", "bars", file, Charts.bars("Clean test accuracy, ε " + EvaluationRunner.fmt(eps) + "/255, no defense"
+          + (runs > 1 ? " (mean ± sd of " + runs + " runs)" : ""), "architecture", "clean test accuracy (%)",
+          percentRange, archs, bars, command + " | profile " + records.stream().map(EvaluationRecord::profile)
+              .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(cells)),
+          Charts.WIDTH, Charts.HEIGHT));
+    }
+
+    // Confusion matrix of the main setting: the last protection method listed, first ε, first arch, no defense.
+    EvaluationRecord main = null;
+    for (EvaluationRecord r : records) {
+      // Records come method by method, ε then arch: the first record of each method replaces the previous.
+      if (!r.method().equals(EvaluationRunner.NONE) && r.defense().equals("none")
+          && (main == null || !r.method().equals(main.method()))) {
+        main = r;
+      }
+    }
+    if (main != null && main.confusion() != null) {
+      figures.add(new Figure("Confusion matrix (" + main.method() + ", " + main.arch() + ")", "confusion",
+          "confusion.png", Charts.confusion(main.arch() + " trained on " + main.method() + " (ε "
+          + EvaluationRunner.fmt(main.eps()) + "/255): clean test set, acc "
+          + String.format(Locale.ROOT, "%.2f%%", 100 * main.protectedAcc()), main.confusion(), classNames,
+          command + " | " + settings(main) + " | seed " + main.seed()), Charts.CONFUSION_WIDTH,
+          Charts.CONFUSION_HEIGHT));
+    }
+
+    return figures;
+  }
+
   private static String settings(EvaluationRecord r) {
     return (r.craftingSettings().isEmpty() ? "method " + r.method() : r.craftingSettings()) + "; appropriator "
         + r.epochs() + " epochs on " + r.trainImages() + " images of " + r.dataset();
@@ -205,5 +243,26 @@ public final class EvaluationReport {
 
   private static double[] percent(double[] values) {
     return java.util.Arrays.stream(values).map(v -> 100 * v).toArray();
+  }
+
+  /** A cell's mean curve in percent, with its sd band when the setting was trained more than once. */
+  private static Charts.Curve curve(String name, EvaluationCell c,
+      java.util.function.Function<EvaluationRecord, List<Double>> which, boolean repeated) {
+    Charts.Curve curve = Charts.Curve.of(name, percent(c.meanCurve(which)));
+    return repeated ? curve.withSd(percent(c.sdCurve(which))) : curve;
+  }
+
+  /** One bar per architecture (NaN where the setting was not run), mean ± sd in percent with several runs. */
+  private static Charts.Bars bars(String name, List<String> archs,
+      java.util.function.Function<String, java.util.Optional<EvaluationCell>> cell,
+      java.util.function.ToDoubleFunction<EvaluationRecord> value, boolean repeated) {
+    double[] mean = new double[archs.size()];
+    double[] sd = new double[archs.size()];
+    for (int i = 0; i < archs.size(); i++) {
+      EvaluationCell.MeanSd s = cell.apply(archs.get(i)).map(c -> c.stat(value)).orElse(null);
+      mean[i] = s == null ? Double.NaN : 100 * s.mean();
+      sd[i] = s == null ? Double.NaN : 100 * s.sd();
+    }
+    return new Charts.Bars(name, mean, repeated ? sd : null);
   }
 }

@@ -15,6 +15,7 @@ import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
 import io.sepshield.sep.Protector;
 import io.sepshield.train.ChannelStats;
+import io.sepshield.train.CheckpointSchedule;
 import io.sepshield.train.ClassifierMetrics;
 import io.sepshield.train.ClassifierTrainer;
 import io.sepshield.train.EpochStats;
@@ -25,8 +26,12 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The efficacy harness: crafts protected training sets (or takes a given one), trains appropriator models from
@@ -97,6 +102,7 @@ public final class EvaluationRunner {
     int total = countTrainings(spec);
     int[] done = {0};
     // Protected sets first: a bad given set or a crafting problem shows before any training time is spent.
+    warnOnUnevenCheckpoints(spec);
     List<Crafted> sets = new ArrayList<>();
     List<String> methodNames = new ArrayList<>();
     if (spec.given() != null) {
@@ -114,27 +120,28 @@ public final class EvaluationRunner {
         methodNames.add(Method.parse(m).cliName());
       }
     }
-    TrainedModel[][] clean = new TrainedModel[spec.archs().size()][spec.repeats()];
+    // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
+    // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
+    // come first, as they always did; the defended ones when first needed.
+    CleanModels clean = new CleanModels(spec, total, done);
     for (int r = 0; r < spec.repeats(); r++) {
       for (int a = 0; a < spec.archs().size(); a++) {
-        String arch = spec.archs().get(a);
-        log.printf("[%d/%d] %s on the clean training set%s%n", ++done[0], total, arch, runLabel(spec, r));
-        clean[a][r] = train(spec, arch, spec.train(), Defenses.NONE, appropriatorSeed(spec.seed(), a, r));
+        clean.get(Defenses.NONE, a, r);
       }
     }
     for (int s = 0; s < sets.size(); s++) {
       Crafted set = sets.get(s);
       String method = methodNames.get(s);
       for (Defense defense : spec.defenses()) {
-        LabeledImages defended = defense.preprocess(set.images());
+        LabeledImages defended = method.equals(NONE) ? null : defense.preprocess(set.images());
         for (int a = 0; a < spec.archs().size(); a++) {
           String arch = spec.archs().get(a);
           for (int r = 0; r < spec.repeats(); r++) {
             long seed = appropriatorSeed(spec.seed(), a, r);
-            TrainedModel cleanModel = clean[a][r];
+            TrainedModel cleanModel = clean.get(defense, a, r);
             TrainedModel model;
-            if (method.equals(NONE) && defense == Defenses.NONE) {
-              model = cleanModel; // the same images, architecture and seed: the clean-trained run itself
+            if (method.equals(NONE)) {
+              model = cleanModel; // the same images, defense, architecture and seed: the clean-trained run itself
             } else {
               log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%s%n", ++done[0], total, arch, method,
                   fmt(set.eps255()), defense.label(), runLabel(spec, r));
@@ -145,10 +152,11 @@ public final class EvaluationRunner {
                 arch, defense.label(), cleanModel.finalAccuracy(), model.finalAccuracy(), seed, r, spec.command(),
                 spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
-                model.confusion());
+                model.confusion(), defense.label(), 0, 0);
             records.add(rec);
-            log.printf("    clean-trained %.2f%%  protected-trained %.2f%%%n", 100 * rec.cleanTrainedAcc(),
-                100 * rec.protectedAcc());
+            log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
+                100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),
+                100 * rec.bestAcc());
           }
         }
       }
@@ -225,6 +233,16 @@ public final class EvaluationRunner {
         result.summary().imagesPerSecond(), eps255);
   }
 
+  private void warnOnUnevenCheckpoints(Spec spec) {
+    if (spec.ensemble() == null || spec.methods().stream().allMatch(m -> m.equals(NONE))) {
+      return;
+    }
+    int available = spec.ensemble().size();
+    int[] selected = spec.profile().settings(Method.SEP_FA_VR, 1f, available, 0).checkpoints();
+    CheckpointSchedule.unevenSelection(spec.profile().checkpointCount(), available, selected)
+        .ifPresent(w -> log.println(w + " (profile " + spec.profile().cliName() + ")"));
+  }
+
   /** Where a crafted set is kept in the output folder. */
   static String craftedSetName(String method, double eps255) {
     return "protected-" + method + "-eps" + fmt(eps255);
@@ -297,16 +315,52 @@ public final class EvaluationRunner {
     return new TrainedModel(List.copyOf(curve), confusion[0], (System.nanoTime() - start) / 1e9);
   }
 
+  /** Clean-trained appropriators by defense, architecture and run, each trained once when first asked for. */
+  private final class CleanModels {
+    private final Spec spec;
+    private final int total;
+    private final int[] done;
+    private final Map<String, TrainedModel[][]> models = new HashMap<>();
+    private final Map<String, LabeledImages> defendedSets = new HashMap<>();
+
+    CleanModels(Spec spec, int total, int[] done) {
+      this.spec = spec;
+      this.total = total;
+      this.done = done;
+    }
+
+    TrainedModel get(Defense defense, int arch, int repeat) {
+      TrainedModel[][] byArch = models.computeIfAbsent(defense.label(),
+          k -> new TrainedModel[spec.archs().size()][spec.repeats()]);
+      if (byArch[arch][repeat] == null) {
+        String name = spec.archs().get(arch);
+        log.printf("[%d/%d] %s on the clean training set%s%s%n", ++done[0], total, name,
+            defense == Defenses.NONE ? "" : " with defense " + defense.label(), runLabel(spec, repeat));
+        LabeledImages data = defendedSets.computeIfAbsent(defense.label(), k -> defense.preprocess(spec.train()));
+        byArch[arch][repeat] = train(spec, name, data, defense, appropriatorSeed(spec.seed(), arch, repeat));
+      }
+      return byArch[arch][repeat];
+    }
+  }
+
+  /** Clean-trained models (undefended, and under each defense when any set is evaluated) plus protected ones. */
   private static int countTrainings(Spec spec) {
-    int sets = spec.given() == null ? 0 : 1;
+    int protectedSets = spec.given() == null ? 0 : 1;
+    boolean anySet = protectedSets > 0;
     for (String m : spec.methods()) {
-      sets += m.equals(NONE) ? 1 : spec.eps255().size();
+      if (m.equals(NONE)) {
+        anySet = true;
+      } else {
+        protectedSets += spec.eps255().size();
+        anySet |= !spec.eps255().isEmpty();
+      }
     }
-    int runs = sets * spec.defenses().size() * spec.archs().size();
-    if (spec.methods().contains(NONE) && spec.defenses().contains(Defenses.NONE)) {
-      runs -= spec.archs().size();
+    Set<String> cleanDefenses = new HashSet<>(List.of(Defenses.NONE.label()));
+    if (anySet) {
+      spec.defenses().forEach(d -> cleanDefenses.add(d.label()));
     }
-    return (spec.archs().size() + runs) * spec.repeats();
+    int runs = cleanDefenses.size() + protectedSets * spec.defenses().size();
+    return runs * spec.archs().size() * spec.repeats();
   }
 
   private static void checkDisjointShapes(Spec spec) {

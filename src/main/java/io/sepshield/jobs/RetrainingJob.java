@@ -10,7 +10,7 @@ import io.sepshield.data.LabeledImages;
 import io.sepshield.model.Architectures;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.model.FeatureClassifier;
-import io.sepshield.report.LineChart;
+import io.sepshield.report.Charts;
 import io.sepshield.report.Progress;
 import io.sepshield.train.ChannelStats;
 import io.sepshield.train.CheckpointSchedule;
@@ -20,15 +20,11 @@ import io.sepshield.train.ClassifierTrainer;
 import io.sepshield.train.EpochStats;
 import io.sepshield.train.TrainingConfig;
 import io.sepshield.train.TrainingListener;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import javax.imageio.ImageIO;
 
 /**
  * The retraining job: trains the protecting model for N epochs, keeps n equidistant checkpoints with their class
@@ -116,22 +112,13 @@ public final class RetrainingJob {
     double[] epochs = history.stream().mapToDouble(EpochStats::epoch).toArray();
     double[] trainAcc = history.stream().mapToDouble(e -> 100 * e.trainAccuracy()).toArray();
     double[] testAcc = testAccuracy.stream().mapToDouble(a -> 100 * a).toArray();
-    LineChart chart = new LineChart()
-        .series("train (augmented)", epochs, trainAcc)
-        .xLabel("epoch")
-        .yLabel("accuracy (%)")
-        .yRange(0, 100);
+    List<Charts.Curve> curves = new ArrayList<>();
+    curves.add(new Charts.Curve("train (augmented)", epochs, trainAcc, null, false));
     if (spec.test() != null) {
-      chart.series("test (" + spec.testDescription() + ")", epochs, testAcc);
+      curves.add(new Charts.Curve("test (" + spec.testDescription() + ")", epochs, testAcc, null, false));
     }
-    chart.title("Protecting model " + spec.architecture() + " on " + spec.trainDescription())
-        .caption("checkpoints at epochs " + keep + "; " + spec.training() + "; device " + spec.device());
-    try {
-      ByteArrayOutputStream png = new ByteArrayOutputStream();
-      ImageIO.write(chart.render(), "png", png);
-      return png.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Charts.png(Charts.lines("Protecting model " + spec.architecture() + " on " + spec.trainDescription(),
+        "epoch", "accuracy (%)", new double[] {0, 100}, curves, "checkpoints at epochs " + keep + "; "
+            + spec.training() + "; device " + spec.device()), Charts.WIDTH, Charts.HEIGHT);
   }
 }

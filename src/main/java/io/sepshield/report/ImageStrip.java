@@ -1,11 +1,13 @@
 package io.sepshield.report;
 
 import io.sepshield.data.LabeledImages;
-import io.sepshield.report.Plot.Style;
+import io.sepshield.report.StripText.Style;
 import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.Point;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,7 +24,11 @@ import java.util.List;
  *     .write(Path.of("runs/examples.png"));
  * }</pre>
  */
-public final class ImageStrip extends Figure<ImageStrip> {
+public final class ImageStrip {
+  static {
+    Png.assumeHeadless();
+  }
+
   /** One image: CHW uint8 pixels with 1 (grey) or 3 (RGB) channels, and an optional caption under it. */
   public record Cell(byte[] chw, int channels, int height, int width, String caption) {
     public Cell {
@@ -51,6 +57,8 @@ public final class ImageStrip extends Figure<ImageStrip> {
 
   private final int scale;
   private final List<Row> rows = new ArrayList<>();
+  private String title = "";
+  private String caption = "";
 
   /** @param scale integer upscaling factor, e.g. 4 turns 32x32 CIFAR images into 128x128 */
   public ImageStrip(int scale) {
@@ -58,6 +66,23 @@ public final class ImageStrip extends Figure<ImageStrip> {
       throw new IllegalArgumentException("scale must be in 1..64: " + scale);
     }
     this.scale = scale;
+  }
+
+  public ImageStrip title(String title) {
+    this.title = title == null ? "" : title;
+    return this;
+  }
+
+  /** Small text at the bottom: the exact command, settings and seed behind the figure; {@code \n} breaks a line. */
+  public ImageStrip caption(String caption) {
+    this.caption = caption == null ? "" : caption;
+    return this;
+  }
+
+  /** Renders the strip and writes it as PNG (creating parent directories); returns the path. */
+  public Path write(Path path) throws IOException {
+    Png.write(render(), path);
+    return path;
   }
 
   public ImageStrip row(String label, List<Cell> cells) {
@@ -158,10 +183,10 @@ public final class ImageStrip extends Figure<ImageStrip> {
     FontMetrics labelFm = g.getFontMetrics();
     int labelWidth = 0;
     for (Row r : rows) {
-      labelWidth = Math.max(labelWidth, Math.min(st.px(220), Plot.textWidth(labelFm, r.label())));
+      labelWidth = Math.max(labelWidth, Math.min(st.px(220), StripText.textWidth(labelFm, r.label())));
     }
     g.setFont(st.small());
-    int captionLineHeight = anyCaption ? Plot.lineHeight(g.getFontMetrics()) + st.px(2) : 0;
+    int captionLineHeight = anyCaption ? StripText.lineHeight(g.getFontMetrics()) + st.px(2) : 0;
 
     int gridWidth = Arrays.stream(columnWidth).sum() + Math.max(0, columns - 1) * gap;
     int contentWidth = (labelWidth > 0 ? labelWidth + st.px(12) : 0) + gridWidth;
@@ -171,10 +196,10 @@ public final class ImageStrip extends Figure<ImageStrip> {
 
     g.setFont(st.title());
     int titleHeight = title.isBlank() ? 0
-        : Plot.wrap(g.getFontMetrics(), title, width - 2 * pad, 3).size() * Plot.lineHeight(g.getFontMetrics())
+        : StripText.wrap(g.getFontMetrics(), title, width - 2 * pad, 3).size() * StripText.lineHeight(g.getFontMetrics())
             + st.px(10);
-    List<String> captionLines = Plot.captionLines(g, st, caption, width - 2 * pad);
-    int captionHeight = Plot.captionHeight(g, st, captionLines);
+    List<String> captionLines = StripText.captionLines(g, st, caption, width - 2 * pad);
+    int captionHeight = StripText.captionHeight(g, st, captionLines);
 
     int gridLeft = pad + (width - 2 * pad - contentWidth) / 2 + (labelWidth > 0 ? labelWidth + st.px(12) : 0);
     int gridTop = pad + titleHeight;
@@ -200,19 +225,18 @@ public final class ImageStrip extends Figure<ImageStrip> {
         captionLineHeight, titleHeight, captionLines);
   }
 
-  @Override
   public BufferedImage render() {
     if (rows.isEmpty()) {
       throw new IllegalStateException("image strip has no rows");
     }
     // Measure on a scratch image: the canvas size depends on the text.
     BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
-    Graphics2D mg = Plot.canvas(scratch);
+    Graphics2D mg = StripText.canvas(scratch);
     Layout layout = layout(mg);
     mg.dispose();
 
     BufferedImage image = new BufferedImage(layout.width(), layout.height(), BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = Plot.canvas(image);
+    Graphics2D g = StripText.canvas(image);
     try {
       draw(g, layout);
     } finally {
@@ -224,7 +248,7 @@ public final class ImageStrip extends Figure<ImageStrip> {
   private void draw(Graphics2D g, Layout layout) {
     Style st = STYLE;
     int pad = st.px(16);
-    Plot.drawTitle(g, st, title, layout.width(), pad);
+    StripText.drawTitle(g, st, title, layout.width(), pad);
     g.setFont(st.label());
     FontMetrics labelFm = g.getFontMetrics();
     g.setFont(st.small());
@@ -240,20 +264,20 @@ public final class ImageStrip extends Figure<ImageStrip> {
         g.drawImage(pixels, x, top, null);
         if (!cell.caption().isBlank()) {
           g.setFont(st.small());
-          g.setColor(Plot.MUTED);
-          String text = Plot.fit(smallFm, cell.caption(), Math.max(pixels.getWidth(), st.px(24)));
-          Plot.drawCentered(g, text, x + pixels.getWidth() / 2.0, top + pixels.getHeight() + st.px(2));
+          g.setColor(StripText.MUTED);
+          String text = StripText.fit(smallFm, cell.caption(), Math.max(pixels.getWidth(), st.px(24)));
+          StripText.drawCentered(g, text, x + pixels.getWidth() / 2.0, top + pixels.getHeight() + st.px(2));
         }
       }
       if (!row.label().isBlank()) {
         g.setFont(st.label());
-        g.setColor(Plot.TEXT);
-        String text = Plot.fit(labelFm, row.label(), layout.labelWidth());
-        int w = Plot.textWidth(labelFm, text);
-        Plot.drawText(g, text, layout.gridLeft() - st.px(12) - w,
-            top + (layout.rowHeight()[r] - Plot.lineHeight(labelFm)) / 2.0);
+        g.setColor(StripText.TEXT);
+        String text = StripText.fit(labelFm, row.label(), layout.labelWidth());
+        int w = StripText.textWidth(labelFm, text);
+        StripText.drawText(g, text, layout.gridLeft() - st.px(12) - w,
+            top + (layout.rowHeight()[r] - StripText.lineHeight(labelFm)) / 2.0);
       }
     }
-    Plot.drawCaption(g, st, layout.captionLines(), pad, layout.height() - pad, layout.width() - 2 * pad);
+    StripText.drawCaption(g, st, layout.captionLines(), pad, layout.height() - pad, layout.width() - 2 * pad);
   }
 }

@@ -75,12 +75,17 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
 
   @Override
   public int hashCode() {
-    return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), seed);
+    return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), targets, seed);
   }
 
+  /**
+   * Every input of the protection, the target map included: crafted-set reuse ({@code evaluate}) compares this
+   * string, so a setting missing here would let a set crafted under other settings be taken for this one.
+   */
   @Override
   public String toString() {
-    return String.format("%s eps=%.1f/255 alpha=%.2f/255 T=%d M=%d checkpoints=%s seed=%d", method, epsilon255(),
-        alpha * 255f, steps, innerSteps, checkpoints.length == 0 ? "all" : Arrays.toString(checkpoints), seed);
+    return String.format("%s eps=%.1f/255 alpha=%.2f/255 T=%d M=%d checkpoints=%s targets=%s seed=%d", method,
+        epsilon255(), alpha * 255f, steps, innerSteps, checkpoints.length == 0 ? "all" : Arrays.toString(checkpoints),
+        targets, seed);
   }
 }

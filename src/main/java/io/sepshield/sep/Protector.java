@@ -240,16 +240,25 @@ public final class Protector {
     return Losses.targetedCrossEntropy(c.model().logits(ps, x, false), goal.oneHot);
   }
 
-  /** Mean per-image crafting loss over the ensemble members: what crafting drives down. */
+  /**
+   * The checkpoints whose loss this method drives down: the newest one for the single-model baseline, the ensemble
+   * members otherwise (uniform noise has no objective; its members' loss is reported for comparison).
+   */
+  public List<Checkpoint> objectiveMembers() {
+    return settings.method() == Method.BASELINE ? List.of(ensemble.last()) : members;
+  }
+
+  /** Mean per-image crafting loss over {@link #objectiveMembers}: what crafting drives down. */
   public double meanLoss(NDArray images, int[] targets) {
+    List<Checkpoint> objective = objectiveMembers();
     try (NDManager scope = ensemble.manager().newSubManager()) {
       NDArray x = onDevice(images, scope);
       Targets goal = new Targets(scope, targets);
       double total = 0;
-      for (Checkpoint c : members) {
+      for (Checkpoint c : objective) {
         total += loss(c, x, goal).getFloat();
       }
-      return total / members.size() / targets.length;
+      return total / objective.size() / targets.length;
     }
   }
 

@@ -1,18 +1,22 @@
 package io.sepshield.sep;
 
-/** g(y): the class each image is pushed toward. */
+/**
+ * g(y): the class each image is pushed toward. The built-in maps are records with a stable name ({@code toString}
+ * is the spec {@link #parse} reads) and value equality, so settings that hold them can be compared and recorded
+ * (crafted-set reuse keys on the settings' string).
+ */
 @FunctionalInterface
 public interface TargetMap {
   int target(int label, int numClasses);
 
   /** The paper's default g(y) = (y + K/2) mod K: a fixed permutation with no fixed points for K ≥ 2. */
   static TargetMap halfShift() {
-    return (label, k) -> (label + k / 2) % k;
+    return new HalfShift();
   }
 
   /** g(y) = (y + shift) mod K. */
   static TargetMap shift(int shift) {
-    return (label, k) -> Math.floorMod(label + shift, k);
+    return new Shift(shift);
   }
 
   /** Parses "half" or "shift:N". */
@@ -25,5 +29,31 @@ public interface TargetMap {
       return shift(Integer.parseInt(s.substring("shift:".length())));
     }
     throw new IllegalArgumentException("unknown target map '" + spec + "' (half, shift:N)");
+  }
+
+  /** (y + K/2) mod K. */
+  record HalfShift() implements TargetMap {
+    @Override
+    public int target(int label, int numClasses) {
+      return (label + numClasses / 2) % numClasses;
+    }
+
+    @Override
+    public String toString() {
+      return "half";
+    }
+  }
+
+  /** (y + shift) mod K. */
+  record Shift(int shift) implements TargetMap {
+    @Override
+    public int target(int label, int numClasses) {
+      return Math.floorMod(label + shift, numClasses);
+    }
+
+    @Override
+    public String toString() {
+      return "shift:" + shift;
+    }
   }
 }

@@ -34,12 +34,15 @@ class BundleTest {
   }
 
   @Test
-  void roundTripGivesTheSameModelsCentersAndAccuracy() {
+  void roundTripGivesTheSameModelsCentersAndAccuracy() throws Exception {
     BundleManifest m = BundleLoader.verify(bundle);
     assertEquals(trained.bundleId(), m.bundleId());
     assertEquals(java.util.List.of(1, 2, 3), m.checkpoints().stream().map(BundleManifest.CheckpointEntry::epoch)
         .toList());
     assertTrue(m.sha256().containsKey("training-curve.png"));
+    java.awt.image.BufferedImage curve = javax.imageio.ImageIO.read(bundle.resolve("training-curve.png").toFile());
+    assertEquals(io.sepshield.report.Charts.WIDTH, curve.getWidth(), "the chart rendered into the bundle");
+    assertEquals(io.sepshield.report.Charts.HEIGHT, curve.getHeight());
     try (BundleLoader.LoadedBundle loaded = BundleLoader.load(root.resolve("bundles"), Device.cpu());
         NDManager scratch = DjlRuntime.engine().newBaseManager(Device.cpu())) {
       assertEquals(bundle, loaded.directory(), "LATEST resolves to the newest bundle");

@@ -6,7 +6,10 @@ import ai.djl.Device;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
+import io.sepshield.sep.ProtectionSettings;
+import io.sepshield.sep.TargetMap;
 import io.sepshield.testing.TinyModels;
 import io.sepshield.train.TrainingConfig;
 import java.io.ByteArrayOutputStream;
@@ -130,5 +133,37 @@ class CraftedSetReuseTest {
     int before = log.size();
     assertTrue(CraftedSets.find(dir, inputs, TRAIN, out).isEmpty());
     assertEquals(before, log.size());
+  }
+  @Test
+  void aSetCraftedUnderAnotherTargetMapIsNotReused(@TempDir Path dir) throws Exception {
+    ProtectionSettings half = EvaluationRunner.equalCompute(Profile.FAST, Method.SEP_FA_VR, 8, 2, 3);
+    ProtectionSettings shifted = new ProtectionSettings(half.method(), half.epsilon(), half.alpha(), half.steps(),
+        half.innerSteps(), half.checkpoints(), TargetMap.shift(1), half.seed());
+    assertNotEquals(half, shifted);
+    assertNotEquals(half.toString(), shifted.toString());
+    assertTrue(shifted.toString().contains("targets=shift:1"), shifted.toString());
+    // Value equality: two maps built alike are the same settings (and hash alike).
+    assertEquals(half, EvaluationRunner.equalCompute(Profile.FAST, Method.SEP_FA_VR, 8, 2, 3));
+    assertEquals(half.hashCode(), EvaluationRunner.equalCompute(Profile.FAST, Method.SEP_FA_VR, 8, 2, 3).hashCode());
+    assertEquals(TargetMap.shift(1), TargetMap.parse("shift:1"));
+
+    CraftedSets.Inputs saved = inputs(half.toString());
+    CraftedSets.save(dir, TRAIN, saved, 40, 1.0, 1.0, "cmd");
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(log, true);
+    assertTrue(CraftedSets.find(dir, saved, TRAIN, out).isPresent());
+    assertTrue(CraftedSets.find(dir, inputs(shifted.toString()), TRAIN, out).isEmpty());
+    assertTrue(log.toString().contains("targets=half") && log.toString().contains("targets=shift:1"), log.toString());
+
+    // A sidecar from before the target map was recorded: crafted with g(y) = (y + K/2) mod K, the only map then.
+    String old = half.toString().replace(" targets=half", "");
+    CraftedSets.save(dir, TRAIN, inputs(old), 40, 1.0, 1.0, "cmd");
+    assertTrue(CraftedSets.find(dir, saved, TRAIN, out).isPresent());
+    assertTrue(CraftedSets.find(dir, inputs(shifted.toString()), TRAIN, out).isEmpty());
+  }
+
+  private static CraftedSets.Inputs inputs(String settings) {
+    return new CraftedSets.Inputs("b", "sep-fa-vr", settings, "textures", TRAIN.size(), CraftedSets.fingerprint(TRAIN),
+        3, 8);
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import ai.djl.Device;
 import io.sepshield.data.LabeledImages;
+import io.sepshield.report.Charts;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
@@ -88,6 +89,24 @@ class EvaluationRunnerTest {
     }
     assertEquals(test.size(), total);
     assertEquals(given.protectedAcc(), (double) correct / total, 1e-12);
+    // The defended rows compare with the clean set trained under the same defense, not with the undefended model.
+    EvaluationRecord givenBits = records.get(1);
+    EvaluationRecord noneBits = records.stream().filter(r -> r.method().equals("none") && r.defense()
+        .equals("bits:1")).findFirst().orElseThrow();
+    assertEquals("bits:1", givenBits.defense());
+    assertEquals("bits:1", givenBits.cleanDefense());
+    assertEquals(noneBits.protectedAcc(), givenBits.cleanTrainedAcc());
+    assertEquals(noneBits.protectedCurve(), givenBits.cleanCurve());
+    assertEquals("none", given.cleanDefense());
+    assertNotEquals(given.cleanCurve(), givenBits.cleanCurve(), "1-bit images train another clean model");
+    assertTrue(log.toString().contains("tiny on the clean training set with defense bits:1"), log.toString());
+    assertTrue(log.toString().contains("[4/4]") && !log.toString().contains("[5/"), log.toString());
+    // best_acc is the best epoch of each curve.
+    for (EvaluationRecord r : records) {
+      assertEquals(r.protectedCurve().stream().mapToDouble(Double::doubleValue).max().orElseThrow(), r.bestAcc());
+      assertEquals(r.cleanCurve().stream().mapToDouble(Double::doubleValue).max().orElseThrow(), r.cleanBestAcc());
+      assertTrue(r.bestAcc() >= r.protectedAcc());
+    }
     EvaluationRecord noneNone = records.stream().filter(r -> r.method().equals("none") && r.defense()
         .equals("none")).findFirst().orElseThrow();
     assertEquals(noneNone.cleanTrainedAcc(), noneNone.protectedAcc());
@@ -96,9 +115,13 @@ class EvaluationRunnerTest {
     Path report = EvaluationReport.write(records, out, train.classNames(), "test");
     assertTrue(Files.readString(report).contains("| given | " + EvaluationRunner.fmt(given.eps()) + " | tiny | none |"));
     String eps = EvaluationRunner.fmt(given.eps());
-    for (String f : List.of("results.json", "curves-given-eps" + eps + ".png", "curves-none-eps0.png",
-        "bars-eps" + eps + ".png", "confusion.png")) {
-      assertTrue(Files.size(out.resolve(f)) > 100, f);
+    assertTrue(Files.size(out.resolve("results.json")) > 100);
+    for (String f : List.of("curves-given-eps" + eps + ".png", "curves-none-eps0.png", "bars-eps" + eps + ".png",
+        "confusion.png")) {
+      java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(out.resolve(f).toFile());
+      assertNotNull(png, f);
+      assertEquals(f.equals("confusion.png") ? Charts.CONFUSION_WIDTH : Charts.WIDTH, png.getWidth(), f);
+      assertEquals(f.equals("confusion.png") ? Charts.CONFUSION_HEIGHT : Charts.HEIGHT, png.getHeight(), f);
     }
     List<EvaluationRecord> back = EvaluationReport.readJson(out.resolve("results.json"));
     assertEquals(records.size(), back.size());
@@ -114,7 +137,8 @@ class EvaluationRunnerTest {
     }
     String json = Files.readString(out.resolve("results.json"));
     for (String field : List.of("\"dataset\"", "\"train_images\"", "\"method\"", "\"profile\"", "\"eps\"",
-        "\"arch\"", "\"defense\"", "\"clean_trained_acc\"", "\"protected_acc\"", "\"seed\"", "\"command\"")) {
+        "\"arch\"", "\"defense\"", "\"clean_trained_acc\"", "\"protected_acc\"", "\"seed\"", "\"command\"",
+        "\"best_acc\"", "\"clean_best_acc\"", "\"clean_defense\"")) {
       assertTrue(json.contains(field), field);
     }
   }
@@ -179,7 +203,9 @@ class EvaluationRunnerTest {
     assertNotEquals(records.get(0).seed(), records.get(1).seed());
     assertEquals(records.get(0).seed(), records.get(2).seed(), "clean and defended runs of a repeat share a seed");
     assertEquals(records.get(1).seed(), records.get(3).seed());
-    assertEquals(records.get(1).cleanTrainedAcc(), records.get(3).cleanTrainedAcc());
+    // A defended clean row is its own clean-trained model: the clean set under that defense.
+    assertEquals(records.get(3).cleanTrainedAcc(), records.get(3).protectedAcc());
+    assertEquals("bits:1", records.get(3).cleanDefense());
     assertNotEquals(records.get(0).protectedCurve(), records.get(1).protectedCurve(),
         "different seeds should train different models");
     assertTrue(log.toString().contains("(run 2/2)"), log.toString());
@@ -190,6 +216,19 @@ class EvaluationRunnerTest {
     EvaluationReport.write(records, out, train.classNames(), "test");
     assertEquals(4, EvaluationReport.readJson(out.resolve("results.json")).size());
     assertTrue(Files.readString(out.resolve("report.md")).contains("trained 2 times"));
+    // Every figure carries its caption: the command, and the seeds of both runs where it shows several.
+    List<EvaluationReport.Figure> figures = EvaluationReport.figures(records, train.classNames());
+    assertFalse(figures.isEmpty());
+    for (EvaluationReport.Figure f : figures) {
+      String caption = Charts.caption(f.chart());
+      assertTrue(caption.startsWith("test-command | "), f.file() + ": " + caption);
+      assertTrue(caption.contains(Long.toString(records.get(1).seed())), f.file() + ": " + caption);
+    }
+    // The curves show mean ± sd: the y-interval of each point is the sd band, not a single value.
+    org.jfree.data.xy.YIntervalSeriesCollection curves = (org.jfree.data.xy.YIntervalSeriesCollection)
+        ((org.jfree.chart.plot.XYPlot) figures.get(0).chart().getPlot()).getDataset();
+    double sd = EvaluationCell.group(records).get(0).sdCurve(EvaluationRecord::cleanCurve)[0];
+    assertEquals(100 * sd, curves.getEndYValue(0, 0) - curves.getYValue(0, 0), 1e-9);
   }
 
   @Test
@@ -198,13 +237,14 @@ class EvaluationRunnerTest {
     EvaluationRecord b = record(1, 0.90, 0.20, 1104732);
     // Sample sd of {80, 90} is 7.07; the drops are 50 and 70 points: mean 60, sd 14.14.
     assertTrue(EvaluationReport.table(List.of(a, b)).contains(
-        "| sep | 8 | tiny | none | 2 | 85.00 ± 7.07% | 25.00 ± 7.07% | +60.00 ± 14.14 | 40 | 2.5 | 11.0 |"),
+        "| sep | 8 | tiny | none | 2 | 85.00 ± 7.07% | 25.00 ± 7.07% | +60.00 ± 14.14 | 85.00 ± 7.07% | "
+            + "25.00 ± 7.07% | 40 | 2.5 | 11.0 |"),
         EvaluationReport.table(List.of(a, b)));
     assertEquals("""
-        | method | ε (/255) | arch | defense | clean-trained acc | protected-trained acc | drop | grad evals/img | \
-        crafting s | train s |
-        |---|---|---|---|---|---|---|---|---|---|
-        | sep | 8 | tiny | none | 80.00% | 30.00% | +50.00 | 40 | 2.5 | 10.0 |
+        | method | ε (/255) | arch | defense | clean-trained acc | protected-trained acc | drop | clean-trained best \
+        | protected-trained best | grad evals/img | crafting s | train s |
+        |---|---|---|---|---|---|---|---|---|---|---|---|
+        | sep | 8 | tiny | none | 80.00% | 30.00% | +50.00 | 80.00% | 30.00% | 40 | 2.5 | 10.0 |
         """, EvaluationReport.table(List.of(a)));
   }
 
@@ -217,10 +257,16 @@ class EvaluationRunnerTest {
     assertEquals(0, r.repeat());
     assertEquals(1000003, r.seed());
     assertEquals(0.2, r.protectedAcc());
+    assertNull(r.cleanDefense(), "written before defended rows had their own clean model");
+    Files.writeString(old, "[{\"method\": \"sep\", \"protected_acc\": 0.2, \"protected_curve\": [0.5, 0.7, 0.2], "
+        + "\"clean_curve\": [0.6, 0.9]}]");
+    EvaluationRecord curves = EvaluationReport.readJson(old).get(0);
+    assertEquals(0.7, curves.bestAcc(), "derived from the curve");
+    assertEquals(0.9, curves.cleanBestAcc());
   }
 
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
-        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null);
+        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0);
   }
 }

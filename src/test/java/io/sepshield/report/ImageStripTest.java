@@ -86,7 +86,7 @@ class ImageStripTest {
 
     Path png = strip.write(dir.resolve("strip.png"));
     BufferedImage measure = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = Plot.canvas(measure);
+    Graphics2D g = StripText.canvas(measure);
     ImageStrip.Layout layout = strip.layout(g);
     g.dispose();
     BufferedImage image = readBack(png, layout.width(), layout.height());
