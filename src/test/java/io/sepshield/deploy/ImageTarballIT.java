@@ -78,6 +78,7 @@ class ImageTarballIT {
     String flavor = System.getProperty("image.pytorch.flavor", "cpu");
     assertTrue(env.contains("PYTORCH_FLAVOR=" + flavor), env.toString());
     assertTrue(env.contains("DJL_CACHE_DIR=/opt/djl-cache"), env.toString());
+    assertTrue(env.contains("HOME=/tmp"), "a writable home on the read-only root: " + env);
     assertTrue(config.get("config").get("ExposedPorts").has(new AppContract().httpPort() + "/tcp"));
   }
 
