@@ -4,6 +4,7 @@ import io.sepshield.avro.BundleUpdated;
 import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -158,7 +159,7 @@ public final class BundleUpdates implements AutoCloseable {
       }
       return BundleUpdate.from(events.deserialize(r.topic(), r.value()));
     } catch (RuntimeException e) {
-      if (ProtectionProcessor.registryUnreachable(e)) {
+      if (SchemaRegistryException.retriableCause(e)) {
         throw e;
       }
       holder.refuse("event " + where, "unreadable: " + e.getMessage());
