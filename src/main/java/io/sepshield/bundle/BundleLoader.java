@@ -21,9 +21,13 @@ import java.util.Map;
 /**
  * Reads a bundle, verifying it before anything reaches the device: the manifest's format, the SHA-256 of every
  * file, that every referenced file is covered by a checksum, and that parameters and centers fit the declared
- * architecture and class count. A bundle that fails any check is refused with a {@link BundleException}.
+ * architecture, class count and input shape, and that the centers are finite. A bundle that fails any check is
+ * refused with a {@link BundleException}; a {@link BundleNotReadyException} when its files may still be arriving.
  */
 public final class BundleLoader {
+  /** Largest channel count or side a manifest may declare: far above any real model, low enough to allocate. */
+  static final int MAX_INPUT_SIDE = 8192;
+
   private BundleLoader() {}
 
   /** A verified bundle on a device. Closing it frees the checkpoints' native memory. */
@@ -66,17 +70,18 @@ public final class BundleLoader {
     checkConsistency(manifest);
     for (Map.Entry<String, String> e : manifest.sha256().entrySet()) {
       Path file = inside(bundleDir, e.getKey());
+      // Missing or different files may still be on their way (a shared volume that lags): "not ready", not "bad".
       if (!Files.isRegularFile(file)) {
-        throw new BundleException("bundle " + manifest.bundleId() + " is missing " + e.getKey());
+        throw new BundleNotReadyException("bundle " + manifest.bundleId() + " is missing " + e.getKey());
       }
       try {
         String actual = Sha256.of(file);
         if (!actual.equalsIgnoreCase(e.getValue())) {
-          throw new BundleException("checksum mismatch for " + e.getKey() + " in bundle " + manifest.bundleId()
-              + ": manifest says " + e.getValue() + ", file has " + actual);
+          throw new BundleNotReadyException("checksum mismatch for " + e.getKey() + " in bundle "
+              + manifest.bundleId() + ": manifest says " + e.getValue() + ", file has " + actual);
         }
       } catch (IOException ex) {
-        throw new BundleException("cannot read " + file, ex);
+        throw new BundleNotReadyException("cannot read " + file + ": " + ex.getMessage(), ex);
       }
     }
     return manifest;
@@ -98,7 +103,8 @@ public final class BundleLoader {
           ModelParams.load(model, manager, Files.readAllBytes(inside(dir, entry.params())));
         } catch (ModelParams.IncompatibleParametersException e) {
           throw new BundleException("parameters of epoch " + entry.epoch() + " do not fit architecture "
-              + manifest.architecture() + ": " + e.getMessage(), e);
+              + manifest.architecture() + " with input shape " + manifest.inputShape() + " and "
+              + manifest.numClasses() + " classes: " + e.getMessage(), e);
         }
         if (model.featureDim() != manifest.featureDim()) {
           throw new BundleException("architecture " + manifest.architecture() + " has featureDim "
@@ -109,6 +115,7 @@ public final class BundleLoader {
           throw new BundleException("centers of epoch " + entry.epoch() + " are " + c.rows() + "x" + c.cols()
               + ", expected " + manifest.numClasses() + "x" + manifest.featureDim());
         }
+        checkFinite(c, manifest, entry.epoch());
         NDArray centers = manager.create(c.data(), new Shape(c.rows(), c.cols()));
         checkpoints.add(new Checkpoint(entry.epoch(), model, centers));
       }
@@ -122,8 +129,24 @@ public final class BundleLoader {
     }
   }
 
+  /** A NaN or infinite center would turn every loss and gradient into NaN, and every image into noise. */
+  private static void checkFinite(Npy.Matrix centers, BundleManifest manifest, int epoch) {
+    float[] data = centers.data();
+    for (int i = 0; i < data.length; i++) {
+      if (!Float.isFinite(data[i])) {
+        int row = i / centers.cols();
+        throw new BundleException("centers of epoch " + epoch + " hold " + data[i] + " at class " + row + " ('"
+            + manifest.classNames().get(row) + "'), feature " + (i % centers.cols()) + ": a bundle needs finite "
+            + "centers");
+      }
+    }
+  }
+
   private static BundleManifest readManifest(Path dir) {
     Path file = dir.resolve(BundleManifest.FILE_NAME);
+    if (!Files.isRegularFile(file)) {
+      throw new BundleNotReadyException("no " + BundleManifest.FILE_NAME + " in " + dir);
+    }
     try {
       return BundleWriter.json().copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .readValue(file.toFile(), BundleManifest.class);
@@ -137,8 +160,10 @@ public final class BundleLoader {
       throw new BundleException("bundle format " + m.formatVersion() + " is not supported (this build reads "
           + BundleManifest.FORMAT_VERSION + ")");
     }
-    if (m.inputShape() == null || m.inputShape().size() != 3) {
-      throw new BundleException("manifest input shape must be [C, H, W], got " + m.inputShape());
+    if (m.inputShape() == null || m.inputShape().size() != 3
+        || m.inputShape().stream().anyMatch(d -> d == null || d < 1 || d > MAX_INPUT_SIDE)) {
+      throw new BundleException("manifest input shape must be [C, H, W] with each in 1.." + MAX_INPUT_SIDE
+          + ", got " + m.inputShape());
     }
     int channels = m.inputShape().get(0);
     if (m.mean().size() != channels || m.std().size() != channels) {

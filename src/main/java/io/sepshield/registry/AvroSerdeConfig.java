@@ -20,6 +20,25 @@ public final class AvroSerdeConfig {
   public static final String BASIC_AUTH_USER_INFO = "basic.auth.user.info";
   /** Deserialize into generated SpecificRecord classes instead of GenericRecord (default false). */
   public static final String SPECIFIC_AVRO_READER = "specific.avro.reader";
+  /**
+   * With {@link #USE_LATEST_VERSION}: refuse a latest schema that cannot read records written with the record's own
+   * schema (default true), checked once per subject instead of failing record by record.
+   */
+  public static final String LATEST_COMPATIBILITY_STRICT = "latest.compatibility.strict";
+  /** Retries of a retriable registry failure (default 3; Confluent's name). */
+  public static final String MAX_RETRIES = "max.retries";
+  /** First backoff in ms, doubled per retry, with jitter (default 1000). */
+  public static final String RETRIES_WAIT_MS = "retries.wait.ms";
+  /** Cap on one backoff and on a server's Retry-After, in ms (default 20000). */
+  public static final String RETRIES_MAX_WAIT_MS = "retries.max.wait.ms";
+  /** Seconds an unknown schema id is answered from the cache (default 60 here; Confluent's default is 0). */
+  public static final String MISSING_ID_CACHE_TTL_SEC = "missing.id.cache.ttl.sec";
+  /** Unknown ids remembered (default 10000). */
+  public static final String MISSING_CACHE_SIZE = "missing.cache.size";
+  /** Lookups of uncached schema ids at once (default 4; ours, Confluent has none). */
+  public static final String LOOKUPS_MAX_CONCURRENT = "schema.registry.lookups.max.concurrent";
+  /** Lookups of uncached schema ids per second, on average (default 50; ours). */
+  public static final String LOOKUPS_PER_SECOND = "schema.registry.lookups.per.second";
 
   private AvroSerdeConfig() {}
 
@@ -41,6 +60,21 @@ public final class AvroSerdeConfig {
       return Boolean.parseBoolean(s);
     }
     throw new ConfigException(key, value, "Expected true or false");
+  }
+
+  static int integer(Map<String, ?> configs, String key, int defaultValue) {
+    Object value = configs.get(key);
+    if (value == null) {
+      return defaultValue;
+    }
+    if (value instanceof Number n) {
+      return n.intValue();
+    }
+    try {
+      return Integer.parseInt(value.toString().trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key, value, "Expected an integer");
+    }
   }
 
   /** A string value; Kafka hands LIST-typed settings such as the URL over as collections. */

@@ -22,8 +22,9 @@ import org.apache.kafka.common.serialization.Deserializer;
  * specific.avro.reader=true}, the generated class named like the writer schema; otherwise the
  * writer schema itself, giving GenericRecords. Data that is not in the wire format or carries an
  * unknown schema id fails with a {@link SerializationException} whose message says so; when the
- * registry could not be reached the cause is a {@link SchemaRegistryException} for which {@link
- * SchemaRegistryException#isUnreachable()} is true, so a handler can tell outages from bad data.
+ * registry gave no definitive answer (unreachable, 5xx, 401/403, 408, 429: see {@link
+ * SchemaRegistryException#isRetriable()}) the cause is a retriable {@link SchemaRegistryException}, so a handler
+ * can tell outages from bad data with {@link SchemaRegistryException#retriableCause(Throwable)}.
  */
 public class ConfluentAvroDeserializer<T extends IndexedRecord> implements Deserializer<T> {
   private SchemaRegistryClient client;
@@ -89,9 +90,10 @@ public class ConfluentAvroDeserializer<T extends IndexedRecord> implements Deser
     try {
       writer = client.getById(id);
     } catch (SchemaRegistryException e) {
-      String what = e.errorCode() == SchemaRegistryException.SCHEMA_NOT_FOUND
-          ? "Unknown schema id " + id + ": not in the schema registry"
-          : "Cannot fetch schema id " + id + ": " + e.getMessage();
+      String what = e.isRetriable() ? "Cannot fetch schema id " + id + " now (retriable): " + e.getMessage()
+          : e.errorCode() == SchemaRegistryException.SCHEMA_NOT_FOUND
+              ? "Unknown schema id " + id + ": not in the schema registry (" + e.getMessage() + ")"
+              : "Cannot use schema id " + id + ": " + e.getMessage();
       throw new SerializationException(what, e);
     }
     if (!specificReader) {

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericDatumWriter;
@@ -26,13 +27,21 @@ import org.apache.kafka.common.serialization.Serializer;
  * <p>Which schema id goes on the wire: with {@code auto.register.schemas} (default) the record's own
  * schema, registered on first use; otherwise with {@code use.latest.version} the subject's latest
  * schema, the record being converted to it by Avro schema resolution; otherwise the record's own
- * schema, which must already be registered.
+ * schema, which must already be registered. These are Confluent's semantics; a locked-down registry (no
+ * auto-registration) works with either of the last two. A serializer built on a shared client and configured
+ * without these keys takes them from the client's {@link SchemaRegistryClient.Settings#serializerDefaults()}, so
+ * a service configures its registry once.
+ *
+ * <p>Failures are {@link SerializationException}s whose cause is the {@link SchemaRegistryException}: a retriable
+ * one (registry down, 5xx, 401/403, 429) means "try again later", anything else is a configuration problem (schema
+ * not registered, latest schema incompatible) that retrying will not fix.
  */
 public class ConfluentAvroSerializer<T extends IndexedRecord> implements Serializer<T> {
   private SchemaRegistryClient client;
   private boolean isKey;
   private boolean autoRegister = true;
   private boolean useLatestVersion;
+  private boolean latestCompatibilityStrict = true;
   private final Map<WriterKey, DatumWriter<Object>> writers = new ConcurrentHashMap<>();
   // Cached for the serializer's lifetime, as Confluent does by default (latest.cache.ttl.sec=-1).
   private final Map<String, RegisteredSchema> latestBySubject = new ConcurrentHashMap<>();
@@ -50,10 +59,28 @@ public class ConfluentAvroSerializer<T extends IndexedRecord> implements Seriali
   @Override
   public void configure(Map<String, ?> configs, boolean isKey) {
     this.isKey = isKey;
-    this.autoRegister = AvroSerdeConfig.bool(configs, AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, true);
-    this.useLatestVersion = AvroSerdeConfig.bool(configs, AvroSerdeConfig.USE_LATEST_VERSION, false);
     if (client == null) {
       client = SchemaRegistryClient.fromConfig(configs);
+    }
+    Map<String, Object> defaults = client.settings().serializerDefaults();
+    this.autoRegister = AvroSerdeConfig.bool(configs, AvroSerdeConfig.AUTO_REGISTER_SCHEMAS,
+        AvroSerdeConfig.bool(defaults, AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, true));
+    this.useLatestVersion = AvroSerdeConfig.bool(configs, AvroSerdeConfig.USE_LATEST_VERSION,
+        AvroSerdeConfig.bool(defaults, AvroSerdeConfig.USE_LATEST_VERSION, false));
+    this.latestCompatibilityStrict = AvroSerdeConfig.bool(configs, AvroSerdeConfig.LATEST_COMPATIBILITY_STRICT,
+        AvroSerdeConfig.bool(defaults, AvroSerdeConfig.LATEST_COMPATIBILITY_STRICT, true));
+  }
+
+  /**
+   * Resolves the schema id that {@link #serialize} will write for records of {@code schema} on {@code topic}, doing
+   * the registration, lookup or compatibility check now: a service calls it at start so that a locked-down registry
+   * without the schema fails the start with a clear message instead of the first record.
+   */
+  public int prepare(String topic, Schema schema) {
+    try {
+      return resolve(AvroSerdeConfig.subject(topic, isKey), schema).id();
+    } catch (SchemaRegistryException e) {
+      throw failure(AvroSerdeConfig.subject(topic, isKey), e);
     }
   }
 
@@ -70,24 +97,14 @@ public class ConfluentAvroSerializer<T extends IndexedRecord> implements Seriali
     Object datum = record;
     int id;
     try {
-      if (autoRegister) {
-        id = client.register(subject, schema);
-      } else if (useLatestVersion) {
-        RegisteredSchema latest = latestBySubject.get(subject);
-        if (latest == null) {
-          latest = client.latest(subject);
-          latestBySubject.put(subject, latest);
-        }
-        id = latest.id();
-        if (!latest.schema().equals(schema)) {
-          datum = convert(record, latest.schema());
-          schema = latest.schema();
-        }
-      } else {
-        id = client.getId(subject, schema);
+      Target target = resolve(subject, schema);
+      id = target.id();
+      if (!target.schema().equals(schema)) {
+        datum = convert(record, target.schema());
+        schema = target.schema();
       }
     } catch (SchemaRegistryException e) {
-      throw new SerializationException("Cannot get a schema id for subject " + subject + ": " + e.getMessage(), e);
+      throw failure(subject, e);
     }
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream(256);
@@ -99,6 +116,47 @@ public class ConfluentAvroSerializer<T extends IndexedRecord> implements Seriali
     } catch (IOException | RuntimeException e) {
       throw new SerializationException("Cannot serialize " + schema.getFullName() + " for topic " + topic, e);
     }
+  }
+
+  /** The id and schema to write with. */
+  private record Target(int id, Schema schema) {}
+
+  private Target resolve(String subject, Schema schema) {
+    if (autoRegister) {
+      return new Target(client.register(subject, schema), schema);
+    }
+    if (useLatestVersion) {
+      RegisteredSchema latest = latestBySubject.get(subject);
+      if (latest == null) {
+        latest = client.latest(subject);
+        if (latestCompatibilityStrict && !latest.schema().equals(schema)) {
+          var result = SchemaCompatibility.checkReaderWriterCompatibility(latest.schema(), schema).getResult();
+          if (result.getCompatibility() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+            throw new SchemaRegistryException(200, SchemaRegistryException.INCOMPATIBLE_SCHEMA, "the latest schema of "
+                + subject + " (version " + latest.version() + ", id " + latest.id() + ") cannot read "
+                + schema.getFullName() + " records: " + result.getIncompatibilities()
+                + " (use.latest.version=true, latest.compatibility.strict=true)");
+          }
+        }
+        latestBySubject.put(subject, latest);
+      }
+      return new Target(latest.id(), latest.schema());
+    }
+    try {
+      return new Target(client.getId(subject, schema), schema);
+    } catch (SchemaRegistryException e) {
+      if (e.isRetriable() || e.status() != 404) {
+        throw e;
+      }
+      throw new SchemaRegistryException(e.status(), e.errorCode(), "schema " + schema.getFullName()
+          + " is not registered under subject " + subject + " and auto.register.schemas=false: register it (or set "
+          + "use.latest.version=true to write with the latest registered version); registry said: " + e.getMessage(),
+          e, false, null);
+    }
+  }
+
+  private static SerializationException failure(String subject, SchemaRegistryException e) {
+    return new SerializationException("Cannot get a schema id for subject " + subject + ": " + e.getMessage(), e);
   }
 
   private DatumWriter<Object> writer(Schema schema, Object datum) {

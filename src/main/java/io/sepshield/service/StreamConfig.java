@@ -140,4 +140,76 @@ public interface StreamConfig {
   /** Interface the operations endpoint binds to. */
   @WithDefault("127.0.0.1")
   String healthHost();
+
+  // Schema registry: output schema policy and TLS (Confluent's serde settings; see README "Against a real cluster").
+
+  /**
+   * Register the service's output schemas (ProtectedImage, ProtectionFailure, BundleUpdated) on first use
+   * (Confluent's {@code auto.register.schemas}). Off for a locked-down registry: the schemas must then be registered
+   * already, or {@link #schemaRegistryUseLatestVersion()} on.
+   */
+  @WithDefault("true")
+  boolean schemaRegistryAutoRegisterSchemas();
+
+  /**
+   * With auto-registration off: write with each subject's latest registered schema, checked once to be able to read
+   * our records (Confluent's {@code use.latest.version} with {@code latest.compatibility.strict=true}).
+   */
+  @WithDefault("false")
+  boolean schemaRegistryUseLatestVersion();
+
+  /** Trust store for an https registry (JKS, PKCS12 or PEM file); empty: the JVM's default CAs. */
+  Optional<String> schemaRegistrySslTruststoreLocation();
+
+  Optional<String> schemaRegistrySslTruststorePassword();
+
+  /** JKS, PKCS12 or PEM (a PEM file of CA certificates needs no password). */
+  Optional<String> schemaRegistrySslTruststoreType();
+
+  /** Client certificate and key for a registry that wants mutual TLS. */
+  Optional<String> schemaRegistrySslKeystoreLocation();
+
+  Optional<String> schemaRegistrySslKeystorePassword();
+
+  Optional<String> schemaRegistrySslKeystoreType();
+
+  Optional<String> schemaRegistrySslKeyPassword();
+
+  /** Check that the registry's certificate names its host (off only for test setups). */
+  @WithDefault("true")
+  boolean schemaRegistrySslHostnameVerification();
+
+  /**
+   * Any other registry client setting by its Confluent name, e.g. {@code
+   * sep-shield.stream.schema-registry-client."max.retries"=5}, {@code ..."missing.id.cache.ttl.sec"=300}; these win.
+   */
+  Map<String, String> schemaRegistryClient();
+
+  /**
+   * The registry client and serializer configuration in Confluent's keys, for {@code
+   * SchemaRegistryClient.fromConfig}. Secrets included: print it only through {@link Secrets#redact}.
+   */
+  default Map<String, Object> schemaRegistryConfig() {
+    Map<String, Object> c = new java.util.HashMap<>();
+    c.put("schema.registry.url", schemaRegistryUrl());
+    schemaRegistryBasicAuthUserInfo().ifPresent(info -> {
+      c.put("basic.auth.credentials.source", "USER_INFO");
+      c.put("basic.auth.user.info", info);
+    });
+    c.put("auto.register.schemas", schemaRegistryAutoRegisterSchemas());
+    c.put("use.latest.version", schemaRegistryUseLatestVersion());
+    String ssl = "schema.registry.ssl.";
+    schemaRegistrySslTruststoreLocation().ifPresent(v -> c.put(ssl + "truststore.location", v));
+    schemaRegistrySslTruststorePassword().ifPresent(v -> c.put(ssl + "truststore.password", v));
+    schemaRegistrySslTruststoreType().ifPresent(v -> c.put(ssl + "truststore.type", v));
+    schemaRegistrySslKeystoreLocation().ifPresent(v -> c.put(ssl + "keystore.location", v));
+    schemaRegistrySslKeystorePassword().ifPresent(v -> c.put(ssl + "keystore.password", v));
+    schemaRegistrySslKeystoreType().ifPresent(v -> c.put(ssl + "keystore.type", v));
+    schemaRegistrySslKeyPassword().ifPresent(v -> c.put(ssl + "key.password", v));
+    if (!schemaRegistrySslHostnameVerification()) {
+      c.put(ssl + "endpoint.identification.algorithm", "");
+    }
+    c.putAll(schemaRegistryClient());
+    return c;
+  }
 }

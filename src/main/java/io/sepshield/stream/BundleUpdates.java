@@ -4,6 +4,7 @@ import io.sepshield.avro.BundleUpdated;
 import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,8 +46,13 @@ public final class BundleUpdates implements AutoCloseable {
   private final String topic;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final ConfluentAvroDeserializer<BundleUpdated> events;
+  /** A follower that has not completed a poll for this long is reported unhealthy. */
+  static final Duration STALL_LIMIT = Duration.ofMinutes(2);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
   private volatile boolean running = true;
-  private Thread follower;
+  private volatile Thread follower;
+  private volatile long lastPollNanos = System.nanoTime();
 
   public BundleUpdates(String bootstrapServers, String topic, SchemaRegistryClient registry) {
     this(bootstrapServers, Map.of(), topic, registry);
@@ -111,39 +117,73 @@ public final class BundleUpdates implements AutoCloseable {
         .toList();
   }
 
-  /** Follows the topic on a thread of its own from where {@link #catchUp} stopped, offering updates to the holder. */
+  /**
+   * Follows the topic on a thread of its own from where {@link #catchUp} stopped, offering updates to the holder. An
+   * unexpected failure (broker unreachable past the client's own retries, authorization) is logged at ERROR and
+   * retried with backoff; {@link #followerHealthy()} reports whether updates are still being received.
+   */
   public void follow(BundleHolder holder) {
+    lastPollNanos = System.nanoTime();
     follower = new Thread(() -> {
-      try {
-        while (running) {
-          if (consumer.assignment().isEmpty() && !assign()) {
-            Thread.sleep(RETRY.toMillis()); // the topic may be created later
-            continue;
-          }
-          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-            BundleUpdate update;
-            try {
-              update = decode(r, holder);
-            } catch (RuntimeException unreachable) { // decode lets only a registry outage through
-              LOG.log(System.Logger.Level.WARNING, "schema registry unreachable; retrying " + topic + " in " + RETRY);
-              consumer.seek(new TopicPartition(r.topic(), r.partition()), r.offset());
-              Thread.sleep(RETRY.toMillis());
-              break;
-            }
-            if (update != null) {
-              LOG.log(System.Logger.Level.INFO, "bundle update {0} from {1}", update.bundleId(), update.directory());
-              holder.offer(update);
-            }
+      int failures = 0;
+      while (running) {
+        try {
+          pollOnce(holder);
+          failures = 0;
+        } catch (WakeupException | InterruptedException stopping) {
+          return; // close() ends the loop
+        } catch (RuntimeException e) {
+          long pause = Math.min(MAX_BACKOFF.toMillis(), RETRY.toMillis() << Math.min(failures++, 10));
+          LOG.log(System.Logger.Level.ERROR, "following " + topic + " failed; bundle updates are paused, retrying in "
+              + pause + " ms", e);
+          try {
+            Thread.sleep(pause);
+          } catch (InterruptedException stopping) {
+            return;
           }
         }
-      } catch (WakeupException | InterruptedException stopping) {
-        // close() ends the loop
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.ERROR, "following " + topic + " failed; bundle updates are off", e);
       }
     }, "sep-shield-bundle-updates");
     follower.setDaemon(true);
     follower.start();
+  }
+
+  /**
+   * For the readiness check: false once the follower thread has died, or has not completed a poll for {@link
+   * #STALL_LIMIT} (failing, or stuck), since updates then stop reaching this instance. True before {@link #follow}
+   * and after {@link #close}.
+   */
+  public boolean followerHealthy() {
+    Thread t = follower;
+    if (t == null || !running) {
+      return true;
+    }
+    return t.isAlive() && System.nanoTime() - lastPollNanos < STALL_LIMIT.toNanos();
+  }
+
+  private void pollOnce(BundleHolder holder) throws InterruptedException {
+    if (consumer.assignment().isEmpty() && !assign()) {
+      lastPollNanos = System.nanoTime(); // the topic may be created later: waiting for it is healthy
+      Thread.sleep(RETRY.toMillis());
+      return;
+    }
+    var records = consumer.poll(POLL);
+    lastPollNanos = System.nanoTime();
+    for (ConsumerRecord<byte[], byte[]> r : records) {
+      BundleUpdate update;
+      try {
+        update = decode(r, holder);
+      } catch (RuntimeException unreachable) { // decode lets only a registry outage through
+        LOG.log(System.Logger.Level.WARNING, "schema registry unreachable; retrying " + topic + " in " + RETRY);
+        consumer.seek(new TopicPartition(r.topic(), r.partition()), r.offset());
+        Thread.sleep(RETRY.toMillis());
+        return;
+      }
+      if (update != null) {
+        LOG.log(System.Logger.Level.INFO, "bundle update {0} from {1}", update.bundleId(), update.directory());
+        holder.offer(update);
+      }
+    }
   }
 
   /**
@@ -158,7 +198,7 @@ public final class BundleUpdates implements AutoCloseable {
       }
       return BundleUpdate.from(events.deserialize(r.topic(), r.value()));
     } catch (RuntimeException e) {
-      if (ProtectionProcessor.registryUnreachable(e)) {
+      if (SchemaRegistryException.retriableCause(e)) {
         throw e;
       }
       holder.refuse("event " + where, "unreadable: " + e.getMessage());

@@ -61,11 +61,18 @@ public final class ProtectionEngine implements AutoCloseable {
     }
   }
 
-  /** Crafts one blank image so that the first real batch does not pay for native initialisation. */
+  /**
+   * Crafts one blank image with one outer step (and at most one inner step), so that the first real batch does not
+   * pay for native initialisation: every checkpoint runs forward and backward at the input shape once. Each gradient
+   * holds the JVM-wide gradient lock only for itself, so this costs a batch crafting meanwhile on another engine at
+   * most (ensemble size + 1) single-image gradient evaluations, far less than one batch.
+   */
   public void warmUp() {
     LabeledImages blank = new LabeledImages(channels, height, width, new byte[channels * height * width],
         new int[] {0}, classNames, List.of("warm-up"));
-    protector.protect(blank);
+    ProtectionSettings s = protector.settings();
+    new Protector(protector.ensemble(), new ProtectionSettings(s.method(), s.epsilon(), s.alpha(), 1,
+        Math.min(s.innerSteps(), 1), s.checkpoints(), s.targets(), s.seed())).protect(blank);
   }
 
   public ProtectedBatch protect(LabeledImages batch) {

@@ -379,13 +379,9 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         timestamp, h), ProtectionTopology.FAILURES_SINK);
   }
 
+  /** A registry failure that is no verdict on the data (outage, 5xx, 401/403, 408, 429): retry, never dead-letter. */
   static boolean registryUnreachable(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SchemaRegistryException r && r.isUnreachable()) {
-        return true;
-      }
-    }
-    return false;
+    return SchemaRegistryException.retriableCause(e);
   }
 
   private static byte[] toArray(java.nio.ByteBuffer b) {

@@ -183,7 +183,8 @@ class AvroSerdeTest {
   @Test
   void registryOutageIsDistinguishableFromBadData() throws IOException {
     var deserializer = new ConfluentAvroDeserializer<>(
-        new SchemaRegistryClient("http://127.0.0.1:" + SchemaRegistryClientTest.freePort()), UploadedImage.class);
+        new SchemaRegistryClient("http://127.0.0.1:" + SchemaRegistryClientTest.freePort(),
+            SchemaRegistryClient.Settings.DEFAULT.withRetry(RetryPolicy.NONE)), UploadedImage.class);
     SerializationException e =
         assertThrows(SerializationException.class, () -> deserializer.deserialize("t", new byte[] {0, 0, 0, 0, 1}));
     assertTrue(assertInstanceOf(SchemaRegistryException.class, e.getCause()).isUnreachable());

@@ -165,12 +165,16 @@ class SchemaRegistryClientTest {
     try (InMemorySchemaRegistry secured = new InMemorySchemaRegistry(0, "alice:s3cr:et").start()) {
       String url = secured.url();
 
+      SchemaRegistryClient.Settings once = SchemaRegistryClient.Settings.DEFAULT.withRetry(RetryPolicy.NONE);
       SchemaRegistryException anonymous = assertThrows(SchemaRegistryException.class,
-          () -> new SchemaRegistryClient(url).register("s-value", V1));
+          () -> new SchemaRegistryClient(url, once).register("s-value", V1));
       assertEquals(401, anonymous.status());
       assertEquals(SchemaRegistryException.UNAUTHORIZED, anonymous.errorCode());
-      assertEquals(401, assertThrows(SchemaRegistryException.class,
-          () -> new SchemaRegistryClient(url, "alice:wrong").register("s-value", V1)).status());
+      assertTrue(anonymous.isRetriable(), "credentials are ours to fix, never the data's fault");
+      SchemaRegistryException wrong = assertThrows(SchemaRegistryException.class,
+          () -> new SchemaRegistryClient(url, once.withUserInfo("alice:wrong")).register("s-value", V1));
+      assertEquals(401, wrong.status());
+      assertFalse(wrong.getMessage().contains("wrong"), "no password in messages: " + wrong.getMessage());
 
       int id = SchemaRegistryClient.fromConfig(Map.of(
               AvroSerdeConfig.SCHEMA_REGISTRY_URL, url,
@@ -192,8 +196,10 @@ class SchemaRegistryClientTest {
     assertEquals(id, failover.latest("s-value").id());
 
     SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
-        () -> new SchemaRegistryClient(dead).latest("s-value"));
+        () -> new SchemaRegistryClient(dead, SchemaRegistryClient.Settings.DEFAULT.withRetry(RetryPolicy.NONE))
+            .latest("s-value"));
     assertTrue(e.isUnreachable());
+    assertTrue(e.isRetriable());
     assertTrue(e.getMessage().contains("No schema registry reachable"), e.getMessage());
   }
 
@@ -207,6 +213,9 @@ class SchemaRegistryClientTest {
         AvroSerdeConfig.SCHEMA_REGISTRY_URL, registry.url(),
         AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "SASL_INHERIT")));
     assertThrows(IllegalArgumentException.class, () -> new SchemaRegistryClient("ftp://host"));
+    IllegalArgumentException withSecret = assertThrows(IllegalArgumentException.class,
+        () -> new SchemaRegistryClient("ftp://svc:hunter2@host"));
+    assertFalse(withSecret.getMessage().contains("hunter2"), withSecret.getMessage());
     // Kafka hands LIST-typed settings over as lists.
     SchemaRegistryClient fromList =
         SchemaRegistryClient.fromConfig(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, List.of(registry.url())));
