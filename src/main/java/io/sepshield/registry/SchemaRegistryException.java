@@ -47,4 +47,14 @@ public class SchemaRegistryException extends RuntimeException {
   public boolean isUnreachable() {
     return errorCode == NO_RESPONSE;
   }
+
+  /** True when {@code e} or one of its causes says the registry was unreachable: an outage to wait out, not bad data. */
+  public static boolean isOutage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SchemaRegistryException r && r.isUnreachable()) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

@@ -2,8 +2,8 @@ package io.sepshield.stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.sepshield.avro.ProtectedImage;
 import io.sepshield.avro.ProtectionFailure;
 import io.sepshield.avro.UploadedImage;
@@ -44,6 +44,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.ProtectionEngine;
+import io.sepshield.service.StreamMetrics;
+import io.sepshield.service.StreamStats;
 
 class ProtectionTopologyTest {
   static final Duration MAX_DELAY = Duration.ofSeconds(2);

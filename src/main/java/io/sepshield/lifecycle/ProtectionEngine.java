@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import ai.djl.Device;
 import io.sepshield.bundle.BundleLoader;
@@ -26,6 +26,7 @@ public final class ProtectionEngine implements AutoCloseable {
   private final int channels;
   private final int height;
   private final int width;
+  private volatile ProgressWatchdog watchdog = new ProgressWatchdog();
 
   /**
    * @param resources closed with the engine (the loaded bundle or the ensemble)
@@ -65,11 +66,20 @@ public final class ProtectionEngine implements AutoCloseable {
   public void warmUp() {
     LabeledImages blank = new LabeledImages(channels, height, width, new byte[channels * height * width],
         new int[] {0}, classNames, List.of("warm-up"));
-    protector.protect(blank);
+    protect(blank);
+  }
+
+  /** Reports every crafting call to {@code watchdog}, which the liveness probe reads. */
+  public ProtectionEngine watchedBy(ProgressWatchdog watchdog) {
+    this.watchdog = watchdog;
+    return this;
   }
 
   public ProtectedBatch protect(LabeledImages batch) {
-    return protector.protect(batch);
+    try (ProgressWatchdog.Watch watch = watchdog.watch("crafting " + batch.size() + " images with bundle "
+        + bundleId)) {
+      return protector.protect(batch);
+    }
   }
 
   public String bundleId() {

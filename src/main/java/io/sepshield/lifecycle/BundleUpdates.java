@@ -1,9 +1,10 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import io.sepshield.avro.BundleUpdated;
 import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.registry.SchemaRegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class BundleUpdates implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(BundleUpdates.class.getName());
   /** Key of every event: one partition, hence one order. */
-  static final byte[] KEY = "bundle".getBytes(StandardCharsets.UTF_8);
+  public static final byte[] KEY = "bundle".getBytes(StandardCharsets.UTF_8);
   private static final Duration POLL = Duration.ofMillis(500);
   private static final Duration RETRY = Duration.ofSeconds(5);
 
@@ -46,7 +47,7 @@ public final class BundleUpdates implements AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final ConfluentAvroDeserializer<BundleUpdated> events;
   private volatile boolean running = true;
-  private Thread follower;
+  private volatile Thread follower;
 
   public BundleUpdates(String bootstrapServers, String topic, SchemaRegistryClient registry) {
     this(bootstrapServers, Map.of(), topic, registry);
@@ -158,7 +159,7 @@ public final class BundleUpdates implements AutoCloseable {
       }
       return BundleUpdate.from(events.deserialize(r.topic(), r.value()));
     } catch (RuntimeException e) {
-      if (ProtectionProcessor.registryUnreachable(e)) {
+      if (SchemaRegistryException.isOutage(e)) {
         throw e;
       }
       holder.refuse("event " + where, "unreadable: " + e.getMessage());
@@ -175,6 +176,12 @@ public final class BundleUpdates implements AutoCloseable {
     consumer.assign(all);
     consumer.seekToBeginning(all);
     return true;
+  }
+
+  /** True while the follower thread runs: false before {@link #follow}, after {@link #close} or a fatal error. */
+  public boolean following() {
+    Thread t = follower;
+    return t != null && t.isAlive();
   }
 
   @Override
