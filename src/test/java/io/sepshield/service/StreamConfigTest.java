@@ -18,8 +18,9 @@ class StreamConfigTest {
   }
 
   private static ProtectionServer.Options read(Map<String, String> properties, boolean embedded) {
-    // Quarkus' own converter reads "2s"-style durations; plain SmallRye does not.
-    SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(StreamConfig.class)
+    // Quarkus' own converter reads "2s"-style durations; plain SmallRye does not. The default interceptors expand
+    // ${...} expressions, as Quarkus does.
+    SmallRyeConfig config = new SmallRyeConfigBuilder().addDefaultInterceptors().withMapping(StreamConfig.class)
         .withConverter(Duration.class, 200, new DurationConverter())
         .withSources(new PropertiesConfigSource(properties, "test", 500)).build();
     return ProtectionServer.from(config.getConfigMapping(StreamConfig.class), embedded);
