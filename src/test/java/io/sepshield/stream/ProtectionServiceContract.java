@@ -134,7 +134,7 @@ abstract class ProtectionServiceContract {
       // What Prometheus scrapes: the stream's meters moved, and the Kafka client binders are there (Quarkus adds the
       // JVM and process meters in the application).
       server.metrics().refresh();
-      String metrics = meters.scrape();
+      String metrics = meters.scrape().replace(",}", "}"); // simpleclient writes {a="x",}
       assertTrue(metrics.contains("sep_shield_uploads_rejected_total{action=\"dead-letter-queue\","
           + "reason=\"DESERIALIZATION_ERROR\"} 1.0"), metrics);
       assertTrue(metrics.contains("sep_shield_model_bundle{bundle=\"" + bundle.bundleId() + "\"} 1.0"), metrics);
