@@ -1,49 +1,44 @@
 package io.sepshield.cli;
 
+import io.quarkus.runtime.Quarkus;
 import io.sepshield.service.ProtectionServer;
 import io.sepshield.service.StreamConfig;
 import jakarta.inject.Inject;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** Runs the streaming protection service until the process is stopped (SIGTERM / Ctrl-C). */
+/**
+ * Runs the streaming protection service until the process is stopped (SIGTERM / Ctrl-C). Quarkus' HTTP server
+ * answers the probes and metrics meanwhile ({@link SepShieldMain} switches it on for this command).
+ */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-    description = "Run the Kafka Streams protection service (configuration: sep-shield.stream.* properties).")
+    description = {"Run the Kafka Streams protection service (configuration: sep-shield.stream.* properties or "
+        + "SEP_SHIELD_STREAM_* variables; SEP_SHIELD_STREAM_BOOTSTRAP_SERVERS and "
+        + "SEP_SHIELD_STREAM_SCHEMA_REGISTRY_URL are required).",
+        "Health: http://<host>:8080/q/health/{started,ready,live}; metrics: /q/metrics."})
 public class ServeCommand implements Callable<Integer> {
+  @Option(names = "--embedded", description = "Start an in-process Kafka broker and schema registry (demo, trying "
+      + "it out); never for production.")
+  boolean embedded;
+
   @Inject
   StreamConfig config;
 
+  @Inject
+  ProtectionServer server;
+
   /**
-   * SIGTERM (Kubernetes stopping the pod) and Ctrl-C run the JVM's shutdown hooks; ours closes the server, so the
-   * stream finishes its batch and commits the transaction (within {@code close-timeout}) before the JVM exits. The
-   * command's thread waits for that, so the exit status comes after the commit.
+   * Starts the service and waits for Quarkus to be asked to exit. On SIGTERM Quarkus' own shutdown destroys the
+   * beans: {@link ProtectionServer} closes the stream (the batch in hand is finished and committed within the close
+   * timeout), then the model bean frees the engines. No shutdown hook of our own races it.
    */
   @Override
   public Integer call() throws Exception {
-    CountDownLatch stopped = new CountDownLatch(1);
-    ProtectionServer.Options options = ProtectionServer.from(config);
-    ProtectionServer server = ProtectionServer.start(options, System.err);
-    Thread hook = new Thread(() -> {
-      try {
-        System.err.println("stopping: closing the protection stream (close timeout " + options.closeTimeout() + ")");
-        long t0 = System.nanoTime();
-        server.close();
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        // On stderr, not the log: Quarkus' own shutdown hook may have stopped the logging by now.
-        KafkaStreams.State state = server.service().state();
-        System.err.println(state == KafkaStreams.State.NOT_RUNNING ? "stopped in " + ms + " ms"
-            : "gave up after " + ms + " ms with the stream " + state + "; its open transaction is aborted and redone");
-      } catch (Exception e) {
-        System.err.println("error while stopping: " + e);
-      } finally {
-        stopped.countDown();
-      }
-    }, "sep-shield-serve-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    System.err.println("sep-shield serve is running; stop with Ctrl-C");
-    stopped.await();
+    ProtectionServer.Options options = ProtectionServer.from(config, embedded); // fails fast on missing settings
+    server.launch(options, System.err);
+    System.err.println("sep-shield serve is running (health: /q/health, metrics: /q/metrics); stop with Ctrl-C");
+    Quarkus.waitForExit();
     return 0;
   }
 }

@@ -15,12 +15,12 @@ import io.sepshield.sep.EpsilonBall;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.service.ProtectionServer;
-import io.sepshield.stream.BundleHolder;
 import io.sepshield.stream.ErrorStrategy;
 import io.sepshield.stream.ProtectionService;
 import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.stream.StreamSettings;
 import io.sepshield.train.TrainingConfig;
+import jakarta.inject.Inject;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,6 +44,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import io.sepshield.lifecycle.BundleHolder;
 
 /**
  * The streaming demo: an in-process broker and schema registry, the protection service on a Fashion-MNIST bundle,
@@ -93,6 +94,10 @@ public class StreamDemoCommand implements Callable<Integer> {
   @Mixin
   Options.Runtime runtime;
 
+  /** The same service bean as `serve`, on the embedded broker and registry. */
+  @Inject
+  ProtectionServer server;
+
   @Override
   public Integer call() throws Exception {
     Files.createDirectories(out);
@@ -116,10 +121,12 @@ public class StreamDemoCommand implements Callable<Integer> {
     ProtectionServer.Options options = new ProtectionServer.Options(ProtectionServer.EMBEDDED,
         ProtectionServer.EMBEDDED, "sep-shield-stream-demo", state.toString(), stream, bundleRoot,
         ProtectionTopology.BUNDLE_UPDATES_TOPIC, runtime.device, Method.SEP_FA_VR, Profile.parse(profile), eps,
-        runtime.seed, Duration.ofMinutes(2), ProtectionService.DEFAULT_CLOSE_TIMEOUT, "127.0.0.1", 0);
-    try (ProtectionServer server = ProtectionServer.start(options, System.err)) {
+        runtime.seed, Duration.ofMinutes(2), ProtectionService.DEFAULT_CLOSE_TIMEOUT);
+    try {
+      server.launch(options, System.err);
       run(server, stream, clean);
     } finally {
+      server.close(); // before its state directory goes; the model bean frees the engines when Quarkus stops
       // The buffer's state belongs to this run's throw-away broker; a later run could not use it.
       try (var files = Files.walk(state)) {
         for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {

@@ -3,8 +3,6 @@ package io.sepshield.cli;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.RetrainingJob;
 import io.sepshield.registry.SchemaRegistryClient;
-import io.sepshield.stream.BundleUpdate;
-import io.sepshield.stream.BundleUpdates;
 import io.sepshield.stream.ProtectionTopology;
 import io.sepshield.train.CheckpointSchedule;
 import io.sepshield.train.TrainingConfig;
@@ -16,6 +14,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import io.sepshield.lifecycle.BundleUpdate;
+import io.sepshield.lifecycle.BundleUpdates;
 
 /** The retraining job from the command line. */
 @Command(name = "train", mixinStandardHelpOptions = true,

@@ -8,19 +8,28 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** {@code sep-shield.stream.*}: how {@code sep-shield serve} runs (application.properties, env, -D). */
+/**
+ * {@code sep-shield.stream.*}: how {@code sep-shield serve} runs (application.properties, env such as
+ * {@code SEP_SHIELD_STREAM_BOOTSTRAP_SERVERS}, -D). The operations endpoint is Quarkus' HTTP server
+ * ({@code quarkus.http.*}, port 8080): {@code /q/health/*} and {@code /q/metrics}.
+ */
 @ConfigMapping(prefix = "sep-shield.stream")
 public interface StreamConfig {
   /** The value that turns an optional topic off. */
   String NONE = "none";
 
-  /** Kafka bootstrap servers, or {@code embedded} for an in-process single-node broker (demo use). */
-  @WithDefault("embedded")
-  String bootstrapServers();
+  /**
+   * Kafka bootstrap servers, or {@code embedded} for an in-process single-node broker (demo use; what
+   * {@code serve --embedded} and the {@code %dev} profile pick). No default: {@code serve} refuses to start without
+   * it rather than quietly running on a broker of its own.
+   */
+  Optional<String> bootstrapServers();
 
-  /** Schema registry URL(s), or {@code embedded} for an in-process registry (demo use). */
-  @WithDefault("embedded")
-  String schemaRegistryUrl();
+  /**
+   * Schema registry URL(s), or {@code embedded} for an in-process registry. Required with a real broker; with the
+   * embedded broker it defaults to the embedded registry.
+   */
+  Optional<String> schemaRegistryUrl();
 
   /**
    * Basic-auth credentials {@code user:password} for the schema registry (Confluent's
@@ -108,11 +117,19 @@ public interface StreamConfig {
   Duration slowestBatch();
 
   /**
-   * How long stopping waits for the stream thread to finish the batch in hand and commit. Keep it above the time a
-   * batch takes, and Kubernetes' terminationGracePeriodSeconds above it plus ~10 s (engine, JVM).
+   * How long stopping waits for the stream thread to finish the batch in hand and commit; by default Quarkus'
+   * {@code quarkus.shutdown.timeout}, which bounds the whole stop. Keep it above the time a batch takes, and
+   * Kubernetes' terminationGracePeriodSeconds above it plus ~10 s (engine, JVM).
    */
-  @WithDefault("20s")
+  @WithDefault("${quarkus.shutdown.timeout:20s}")
   Duration closeTimeout();
+
+  /**
+   * Liveness bound: a crafting call running longer, or a stream thread that has not polled Kafka for longer, turns
+   * {@code /q/health/live} DOWN (the pod is restarted). Default: the stream's {@code max.poll.interval.ms}
+   * (3 × slowest-batch, at least 5 min), after which Kafka gives the thread's partitions away anyway.
+   */
+  Optional<Duration> progressTimeout();
 
   /** dead-letter-queue, continue or fail. */
   @WithDefault("dead-letter-queue")
@@ -132,14 +149,6 @@ public interface StreamConfig {
 
   @WithDefault("16777216")
   long maxPixels();
-
-  /** Port of the operations endpoint (/q/health/*, /q/metrics); 0 = ephemeral. */
-  @WithDefault("8080")
-  int healthPort();
-
-  /** Interface the operations endpoint binds to. */
-  @WithDefault("127.0.0.1")
-  String healthHost();
 
   // Schema registry: output schema policy and TLS (Confluent's serde settings; see README "Against a real cluster").
 

@@ -33,6 +33,9 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.ProtectionEngine;
+import io.sepshield.service.StreamMetrics;
 
 /**
  * Validates and decodes uploads, buffers them in a changelogged store and protects them in micro-batches.

@@ -5,6 +5,9 @@ import java.time.Duration;
 import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.service.StreamMetrics;
+import io.sepshield.service.StreamStats;
 
 /**
  * Runs the protection topology against a Kafka cluster. Owns the {@link KafkaStreams} instance, not the engines

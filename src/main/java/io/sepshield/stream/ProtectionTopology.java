@@ -11,6 +11,8 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.service.StreamMetrics;
 
 /**
  * The protection stream: uploads → validate, decode, resize → micro-batched SEP crafting → protected images, with

@@ -10,16 +10,16 @@ import io.sepshield.data.Idx;
 import io.sepshield.data.SyntheticImages;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
-import io.sepshield.stream.BundleHolder;
-import io.sepshield.stream.BundleUpdate;
-import io.sepshield.stream.BundleUpdates;
-import io.sepshield.stream.EmbeddedKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.BundleUpdate;
+import io.sepshield.lifecycle.BundleUpdates;
+import io.sepshield.demo.EmbeddedKafka;
 
 /** The commands as a user runs them: train a bundle, protect with it, refuse a tampered one. */
 @QuarkusMainTest

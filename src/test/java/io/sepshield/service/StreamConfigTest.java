@@ -14,24 +14,47 @@ import org.junit.jupiter.api.Test;
 /** {@code sep-shield.stream.*} as Quarkus reads it (same mapping, same duration syntax) into the server options. */
 class StreamConfigTest {
   private static ProtectionServer.Options read(Map<String, String> properties) {
-    // Quarkus' own converter reads "2s"-style durations; plain SmallRye does not.
-    SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(StreamConfig.class)
+    return read(properties, false);
+  }
+
+  private static ProtectionServer.Options read(Map<String, String> properties, boolean embedded) {
+    // Quarkus' own converter reads "2s"-style durations; plain SmallRye does not. The default interceptors expand
+    // ${...} expressions, as Quarkus does.
+    SmallRyeConfig config = new SmallRyeConfigBuilder().addDefaultInterceptors().withMapping(StreamConfig.class)
         .withConverter(Duration.class, 200, new DurationConverter())
         .withSources(new PropertiesConfigSource(properties, "test", 500)).build();
-    return ProtectionServer.from(config.getConfigMapping(StreamConfig.class));
+    return ProtectionServer.from(config.getConfigMapping(StreamConfig.class), embedded);
+  }
+
+  private static final Map<String, String> CLUSTER = Map.of("sep-shield.stream.bootstrap-servers", "broker-0:9093",
+      "sep-shield.stream.schema-registry-url", "http://registry:8081");
+
+  @Test
+  void withoutABrokerServeRefusesToStartAndNamesTheSetting() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> read(Map.of()));
+    assertTrue(e.getMessage().contains("SEP_SHIELD_STREAM_BOOTSTRAP_SERVERS"), e.getMessage());
+    IllegalArgumentException noRegistry = assertThrows(IllegalArgumentException.class,
+        () -> read(Map.of("sep-shield.stream.bootstrap-servers", "broker-0:9093")));
+    assertTrue(noRegistry.getMessage().contains("SEP_SHIELD_STREAM_SCHEMA_REGISTRY_URL"), noRegistry.getMessage());
   }
 
   @Test
-  void defaultsRunTheEmbeddedService() {
-    ProtectionServer.Options o = read(Map.of());
-    assertEquals(ProtectionServer.EMBEDDED, o.bootstrapServers());
-    assertEquals(ProtectionServer.Cluster.DEFAULTS, o.cluster());
+  void theEmbeddedBrokerAndRegistryOnlyWhenAskedFor() {
+    ProtectionServer.Options flag = read(Map.of(), true); // serve --embedded
+    assertEquals(ProtectionServer.EMBEDDED, flag.bootstrapServers());
+    assertEquals(ProtectionServer.EMBEDDED, flag.schemaRegistryUrl());
+    ProtectionServer.Options dev = read(Map.of("sep-shield.stream.bootstrap-servers", "embedded")); // %dev
+    assertEquals(ProtectionServer.EMBEDDED, dev.schemaRegistryUrl(), "an embedded broker brings its registry");
+    ProtectionServer.Options real = read(CLUSTER);
+    assertEquals("broker-0:9093", real.bootstrapServers());
+    assertEquals(ProtectionServer.Cluster.DEFAULTS, real.cluster());
   }
 
   @Test
   void clusterSettingsReachTheOptions() {
     ProtectionServer.Options o = read(Map.of(
         "sep-shield.stream.bootstrap-servers", "broker-0:9093",
+        "sep-shield.stream.schema-registry-url", "http://registry:8081",
         "sep-shield.stream.kafka.\"security.protocol\"", "SASL_SSL",
         "sep-shield.stream.kafka.\"sasl.mechanism\"", "SCRAM-SHA-512",
         "sep-shield.stream.group-instance-id", "sep-shield-0",
@@ -50,18 +73,28 @@ class StreamConfigTest {
   }
 
   @Test
-  void closeTimeoutComesFromConfigurationWithADefault() {
-    assertEquals(Duration.ofSeconds(20), read(Map.of()).closeTimeout());
-    ProtectionServer.Options o = read(Map.of("sep-shield.stream.close-timeout", "45s",
-        "sep-shield.stream.slowest-batch", "3m", "sep-shield.stream.health-port", "9100"));
+  void closeTimeoutFollowsQuarkusShutdownTimeoutUnlessSet() {
+    assertEquals(Duration.ofSeconds(20), read(CLUSTER).closeTimeout());
+    assertEquals(Duration.ofSeconds(50), read(with("quarkus.shutdown.timeout", "50s")).closeTimeout());
+    ProtectionServer.Options o = read(with("sep-shield.stream.close-timeout", "45s",
+        "sep-shield.stream.slowest-batch", "3m", "sep-shield.stream.progress-timeout", "7m"));
     assertEquals(Duration.ofSeconds(45), o.closeTimeout());
     assertEquals(Duration.ofMinutes(3), o.slowestBatch());
-    assertEquals(9100, o.healthPort());
+    assertEquals(Optional.of(Duration.ofMinutes(7)), o.progressTimeout());
+    assertEquals(Optional.empty(), read(CLUSTER).progressTimeout(), "derived from the poll interval at start");
+  }
+
+  private static Map<String, String> with(String... keyValues) {
+    Map<String, String> m = new java.util.HashMap<>(CLUSTER);
+    for (int i = 0; i < keyValues.length; i += 2) {
+      m.put(keyValues[i], keyValues[i + 1]);
+    }
+    return m;
   }
 
   @Test
   void zeroPartitionsIsRefused() {
     assertThrows(IllegalArgumentException.class,
-        () -> read(Map.of("sep-shield.stream.topic-partitions", "0")));
+        () -> read(with("sep-shield.stream.topic-partitions", "0")));
   }
 }

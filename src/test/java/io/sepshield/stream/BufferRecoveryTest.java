@@ -28,6 +28,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.ProtectionEngine;
+import io.sepshield.demo.EmbeddedKafka;
 
 /**
  * The batch buffer is state, not memory: an upload consumed (offset committed) but not yet crafted when the service

@@ -23,6 +23,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.BundleUpdate;
+import io.sepshield.lifecycle.ProtectionEngine;
 
 /** Hot swap with real bundles: what is swapped in, what is refused, when the old engine is freed. */
 class BundleHolderTest {

@@ -2,6 +2,8 @@ package io.sepshield.stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.sepshield.avro.ProtectedImage;
 import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.LabeledImages;
@@ -16,10 +18,6 @@ import io.sepshield.service.ProtectionServer;
 import io.sepshield.testing.TinyModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,6 +34,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sepshield.lifecycle.BundleUpdate;
+import io.sepshield.lifecycle.BundleUpdates;
+import io.sepshield.demo.EmbeddedKafka;
 
 /**
  * End to end against the in-process broker: a running service swaps to a bundle published as a BundleUpdated event,
@@ -73,7 +74,7 @@ class BundleHotSwapTest {
         List<String> seen = new ArrayList<>(); // "id@bundle" in order of publication
 
         try (ProtectionServer first = ProtectionServer.start(options(kafka, registryServer, settings, a, "first"),
-            quiet())) {
+            quiet(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
           assertEquals(a.bundleId(), first.bundles().currentBundleId(), "nothing published yet: the configured a");
           upload(producer, uploads, settings, data, 0);
           upload(producer, uploads, settings, data, 1);
@@ -86,8 +87,9 @@ class BundleHotSwapTest {
           assertEquals(1, first.bundles().swaps());
           assertEquals(1, first.bundles().refusals(), "the unreadable event is counted, not fatal");
           assertTrue(first.ready(), "a refused update leaves the service ready");
-          String scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-              + first.healthPort() + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+          first.metrics().refresh();
+          // simpleclient writes label sets as {a="x",}; the assertions use the plain {a="x"}.
+          String scrape = ((PrometheusMeterRegistry) first.metrics().registry()).scrape().replace(",}", "}");
           for (String line : List.of("sep_shield_bundle_swaps_total 1.0", "sep_shield_bundle_refusals_total 1.0",
               "sep_shield_model_bundle{bundle=\"" + b.bundleId() + "\"} 1.0")) {
             assertTrue(scrape.lines().anyMatch(line::equals), line + " missing from\n" + scrape);
@@ -119,7 +121,7 @@ class BundleHotSwapTest {
     return new ProtectionServer.Options(kafka.bootstrapServers(), registry.url(), "swap-it-" + instance,
         dir.resolve("state-" + instance).toString(), settings, configured.bundleDir(),
         ProtectionTopology.BUNDLE_UPDATES_TOPIC, "cpu", Method.SEP_FA_VR, Profile.FAST, 8, 1, Duration.ofSeconds(30),
-        ProtectionService.DEFAULT_CLOSE_TIMEOUT, "127.0.0.1", 0);
+        ProtectionService.DEFAULT_CLOSE_TIMEOUT);
   }
 
   private static void upload(KafkaProducer<byte[], byte[]> producer, ConfluentAvroSerializer<UploadedImage> uploads,

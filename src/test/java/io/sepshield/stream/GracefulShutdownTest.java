@@ -22,6 +22,10 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.ProtectionEngine;
+import io.sepshield.demo.EmbeddedKafka;
+import io.sepshield.service.StreamMetrics;
 
 /**
  * Stopping waits for the stream thread at most the configured close timeout: a thread stuck in the record in hand

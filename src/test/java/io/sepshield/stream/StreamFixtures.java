@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
+import io.sepshield.lifecycle.ProtectionEngine;
 
 /** A tiny engine and uploads built from the tiny texture data set (12×12 gray, 4 classes). */
 final class StreamFixtures {

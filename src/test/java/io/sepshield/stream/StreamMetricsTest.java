@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import io.sepshield.service.StreamMetrics;
+import io.sepshield.service.StreamStats;
 
 class StreamMetricsTest {
   @Test

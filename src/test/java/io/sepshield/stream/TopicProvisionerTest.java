@@ -13,6 +13,7 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import io.sepshield.demo.EmbeddedKafka;
 
 /** Topic creation against the in-process broker, as `serve` does it on a real cluster. */
 class TopicProvisionerTest {

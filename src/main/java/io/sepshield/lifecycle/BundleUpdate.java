@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import io.sepshield.avro.BundleUpdated;
 import io.sepshield.bundle.BundleException;

@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import io.sepshield.bundle.BundleException;
 import io.sepshield.bundle.BundleLoader;
@@ -331,7 +331,7 @@ public final class BundleHolder implements AutoCloseable {
   }
 
   /** Makes {@code engine} current; the previous one is closed as soon as no lease holds it. */
-  void install(ProtectionEngine engine) {
+  public void install(ProtectionEngine engine) {
     Resident retire = null;
     synchronized (lock) {
       if (closed) {

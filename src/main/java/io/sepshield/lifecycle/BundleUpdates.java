@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import io.sepshield.avro.BundleUpdated;
 import io.sepshield.registry.ConfluentAvroDeserializer;
@@ -39,7 +39,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class BundleUpdates implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(BundleUpdates.class.getName());
   /** Key of every event: one partition, hence one order. */
-  static final byte[] KEY = "bundle".getBytes(StandardCharsets.UTF_8);
+  public static final byte[] KEY = "bundle".getBytes(StandardCharsets.UTF_8);
   private static final Duration POLL = Duration.ofMillis(500);
   private static final Duration RETRY = Duration.ofSeconds(5);
 
@@ -215,6 +215,12 @@ public final class BundleUpdates implements AutoCloseable {
     consumer.assign(all);
     consumer.seekToBeginning(all);
     return true;
+  }
+
+  /** True while the follower thread runs: false before {@link #follow}, after {@link #close} or a fatal error. */
+  public boolean following() {
+    Thread t = follower;
+    return t != null && t.isAlive();
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import ai.djl.Device;
 import io.sepshield.bundle.BundleLoader;
@@ -26,6 +26,7 @@ public final class ProtectionEngine implements AutoCloseable {
   private final int channels;
   private final int height;
   private final int width;
+  private volatile ProgressWatchdog watchdog = new ProgressWatchdog();
 
   /**
    * @param resources closed with the engine (the loaded bundle or the ensemble)
@@ -75,8 +76,17 @@ public final class ProtectionEngine implements AutoCloseable {
         Math.min(s.innerSteps(), 1), s.checkpoints(), s.targets(), s.seed())).protect(blank);
   }
 
+  /** Reports every crafting call to {@code watchdog}, which the liveness probe reads. */
+  public ProtectionEngine watchedBy(ProgressWatchdog watchdog) {
+    this.watchdog = watchdog;
+    return this;
+  }
+
   public ProtectedBatch protect(LabeledImages batch) {
-    return protector.protect(batch);
+    try (ProgressWatchdog.Watch watch = watchdog.watch("crafting " + batch.size() + " images with bundle "
+        + bundleId)) {
+      return protector.protect(batch);
+    }
   }
 
   public String bundleId() {

@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import static org.junit.jupiter.api.Assertions.*;
 

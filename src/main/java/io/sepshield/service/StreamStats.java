@@ -1,4 +1,6 @@
-package io.sepshield.stream;
+package io.sepshield.service;
+
+import io.sepshield.stream.ErrorStrategy;
 
 /** The stream's totals for whoever reports on it (demo, tests), read from its {@link StreamMetrics} meters. */
 public final class StreamStats {

@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.demo;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,6 +1,7 @@
-package io.sepshield.stream;
+package io.sepshield.service;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -8,16 +9,24 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sepshield.lifecycle.BundleHolder;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.KafkaStreams;
+import io.sepshield.stream.RejectedUpload;
+import io.sepshield.stream.ErrorStrategy;
 
 /**
- * The protection stream's meters on one Micrometer registry: a Prometheus registry in {@code serve}, a simple
- * in-memory one in {@code stream-demo} and tests. {@link StreamStats} reads its figures from these meters, so there
+ * The service's meters on one Micrometer registry: the protection stream's, the served bundle's and the Kafka
+ * clients' own. In the application that is Quarkus' registry, scraped on {@code /q/metrics} (with Quarkus' JVM and
+ * process meters beside them); outside it (tests, tools) a simple in-memory one. {@link StreamStats} reads its figures from these meters, so there
  * is one source of truth.
  *
  * <p>Names are Micrometer's dotted form; Prometheus renders {@code sep.shield.images.protected} as
@@ -35,6 +44,10 @@ public final class StreamMetrics {
   public static final String LATENCY = "sep.shield.image.latency";
   /** Value 1, tag {@code bundle}: the bundle the stream protects with now. */
   public static final String BUNDLE = "sep.shield.model.bundle";
+  public static final String SWAPS = "sep.shield.bundle.swaps";
+  public static final String REFUSALS = "sep.shield.bundle.refusals";
+  /** Kafka's consumer metric: seconds since the consumer's last {@code poll()}, i.e. since its thread came back. */
+  private static final String LAST_POLL = "last-poll-seconds-ago";
 
   private final MeterRegistry registry;
   private final Counter protectedImages;
@@ -43,6 +56,7 @@ public final class StreamMetrics {
   private final Timer latency;
   private final MultiGauge bundle;
   private volatile Supplier<String> bundleId = () -> null;
+  private volatile KafkaStreams streams;
 
   /** On an in-memory registry, for callers that only read {@link #stats()}. */
   public StreamMetrics() {
@@ -84,6 +98,20 @@ public final class StreamMetrics {
     refresh();
   }
 
+  /**
+   * The served bundle's meters: the bundle gauge, hot swaps and refused updates.
+   *
+   * @param bundles the bundle holder, null until the service has one; read on every refresh and scrape
+   */
+  public void followBundles(Supplier<BundleHolder> bundles) {
+    followBundle(() -> bundles.get() == null ? null : bundles.get().currentBundleId());
+    FunctionCounter.builder(SWAPS, bundles, b -> b.get() == null ? 0 : b.get().swaps())
+        .description("Bundles hot-swapped in after a bundle-update event").register(registry);
+    FunctionCounter.builder(REFUSALS, bundles, b -> b.get() == null ? 0 : b.get().refusals())
+        .description("Bundle-update events refused (bad checksum, wrong hash, unreadable event...); the old bundle "
+            + "kept serving").register(registry);
+  }
+
   /** Re-reads the values behind the gauges (call before a scrape): the bundle id. */
   public void refresh() {
     String id = bundleId.get();
@@ -107,34 +135,62 @@ public final class StreamMetrics {
   public AutoCloseable bindKafkaClient(KafkaStreams streams) {
     KafkaStreamsMetrics kafka = new KafkaStreamsMetrics(streams);
     kafka.bindTo(registry);
-    return kafka;
+    this.streams = streams;
+    return () -> {
+      this.streams = null;
+      kafka.close();
+    };
   }
 
-  void protectedImage(long uploadTimestampMs, long nowMs) {
+  /**
+   * For each stream thread, how long ago its consumer last polled, from Kafka's own {@code last-poll-seconds-ago}:
+   * a stream thread polls between records and batches, so a thread stuck in one call stops polling. Empty when no
+   * stream is bound. A consumer that never polled reports the time since the epoch.
+   */
+  public Map<String, Duration> sinceLastPoll() {
+    KafkaStreams s = streams;
+    if (s == null) {
+      return Map.of();
+    }
+    Map<String, Duration> out = new TreeMap<>();
+    for (Metric m : s.metrics().values()) {
+      MetricName name = m.metricName();
+      String client = name.tags().get("client-id");
+      // The stream thread's main consumer; the restore consumer is driven by the state-updater thread.
+      if (LAST_POLL.equals(name.name()) && "consumer-metrics".equals(name.group()) && client != null
+          && client.contains("-StreamThread-") && !client.endsWith("-restore-consumer")
+          && m.metricValue() instanceof Number seconds) {
+        out.put(client, Duration.ofSeconds(seconds.longValue()));
+      }
+    }
+    return out;
+  }
+
+  public void protectedImage(long uploadTimestampMs, long nowMs) {
     protectedImages.increment();
     // A producer clock ahead of ours would give a negative latency; that says nothing useful, so it counts as 0.
     latency.record(Math.max(0, nowMs - uploadTimestampMs), TimeUnit.MILLISECONDS);
   }
 
-  void rejected(String reason, ErrorStrategy strategy) {
+  public void rejected(String reason, ErrorStrategy strategy) {
     rejections(reason, strategy).increment();
   }
 
-  void batchCrafted(int images, long nanos) {
+  public void batchCrafted(int images, long nanos) {
     batchSize.record(images);
     crafting.record(nanos, TimeUnit.NANOSECONDS);
   }
 
-  long protectedCount() {
+  public long protectedCount() {
     return (long) protectedImages.count();
   }
 
-  long rejectedCount(ErrorStrategy strategy) {
+  public long rejectedCount(ErrorStrategy strategy) {
     return (long) registry.find(REJECTED).tag("action", action(strategy)).counters().stream()
         .mapToDouble(Counter::count).sum();
   }
 
-  long batchCount() {
+  public long batchCount() {
     return batchSize.count();
   }
 

@@ -1,4 +1,4 @@
-package io.sepshield.stream;
+package io.sepshield.lifecycle;
 
 import ai.djl.Device;
 import io.sepshield.bundle.BundleLoader;
