@@ -66,7 +66,8 @@ public class ServedModel implements AutoCloseable {
   /** The bundle-updates follower is running, so a published bundle would be swapped in. */
   public boolean followingUpdates() {
     BundleUpdates u = updates;
-    return u != null && u.following();
+    // Alive and still completing polls: a follower stuck in a poll for minutes receives no updates either.
+    return u != null && u.following() && u.followerHealthy();
   }
 
   public ProgressWatchdog watchdog() {

@@ -79,17 +79,40 @@ public class ProtectionServer implements AutoCloseable {
    *
    * @param clientProperties extra Kafka client settings (security, timeouts); they win over ours
    * @param replicationFactor of created topics; empty: the broker's default
-   * @param registryUserInfo {@code user:password} for the registry, or null
+   * @param registryConfig the registry client's settings in Confluent's keys (basic auth, TLS, output schema policy,
+   *     retries; {@link StreamConfig#schemaRegistryConfig()}); the URL in it is replaced by the resolved one
    */
   public record Cluster(Map<String, String> clientProperties, Optional<String> groupInstanceId, boolean createTopics,
-      int topicPartitions, Optional<Short> replicationFactor, String registryUserInfo) {
-    public static final Cluster DEFAULTS = new Cluster(Map.of(), Optional.empty(), true, 1, Optional.empty(), null);
+      int topicPartitions, Optional<Short> replicationFactor, Map<String, Object> registryConfig) {
+    public static final Cluster DEFAULTS = new Cluster(Map.of(), Optional.empty(), true, 1, Optional.empty(),
+        Map.of("auto.register.schemas", true, "use.latest.version", false));
 
     public Cluster {
       clientProperties = Map.copyOf(clientProperties);
+      registryConfig = Map.copyOf(registryConfig);
       if (topicPartitions < 1) {
         throw new IllegalArgumentException("topic-partitions must be at least 1, got " + topicPartitions);
       }
+    }
+
+    /** {@code user:password} for the registry, or null. */
+    public String registryUserInfo() {
+      return (String) registryConfig.get("basic.auth.user.info");
+    }
+
+    /** The registry client for {@code url}, with every setting of {@link #registryConfig()}. */
+    SchemaRegistryClient registryClient(String url) {
+      Map<String, Object> config = new HashMap<>(registryConfig);
+      config.put("schema.registry.url", url);
+      return SchemaRegistryClient.fromConfig(config);
+    }
+
+    /** Settings may hold SASL JAAS configs, registry credentials and key store passwords: never print them. */
+    @Override
+    public String toString() {
+      return "Cluster[clientProperties=" + Secrets.toString(clientProperties) + ", groupInstanceId="
+          + groupInstanceId + ", createTopics=" + createTopics + ", topicPartitions=" + topicPartitions
+          + ", replicationFactor=" + replicationFactor + ", registryConfig=" + Secrets.toString(registryConfig) + "]";
     }
   }
 
@@ -118,10 +141,17 @@ public class ProtectionServer implements AutoCloseable {
         c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()),
         StreamConfig.NONE.equals(c.failuresTopic()) ? null : c.failuresTopic());
     Cluster cluster = new Cluster(c.kafka(), c.groupInstanceId(), c.createTopics(), c.topicPartitions(),
-        c.topicReplicationFactor(), c.schemaRegistryBasicAuthUserInfo().orElse(null));
+        c.topicReplicationFactor(), withoutUrl(c.schemaRegistryConfig()));
     return new Options(bootstrap, registry, c.applicationId(), c.stateDir().orElse(null), stream,
         Path.of(c.bundle()), c.bundleUpdatesTopic(), c.device(), Method.parse(c.method()), Profile.parse(c.profile()),
         c.eps(), c.seed(), c.slowestBatch(), c.closeTimeout(), c.progressTimeout(), cluster);
+  }
+
+  /** The URL travels in {@link Options#schemaRegistryUrl()}, resolved at start (an embedded registry's port). */
+  private static Map<String, Object> withoutUrl(Map<String, Object> registryConfig) {
+    Map<String, Object> c = new HashMap<>(registryConfig);
+    c.remove("schema.registry.url");
+    return c;
   }
 
   private StreamMetrics metrics;
@@ -194,7 +224,7 @@ public class ProtectionServer implements AutoCloseable {
         log.println("embedded schema registry: " + registryUrl);
       }
     }
-    SchemaRegistryClient registryClient = new SchemaRegistryClient(registryUrl, o.cluster().registryUserInfo());
+    SchemaRegistryClient registryClient = o.cluster().registryClient(registryUrl);
     long t0 = System.nanoTime();
     ServedModel.EngineSpec spec = new ServedModel.EngineSpec(DjlRuntime.device(o.device()), o.method(), o.profile(),
         o.eps255(), o.seed());

@@ -200,7 +200,7 @@ public interface StreamConfig {
    */
   default Map<String, Object> schemaRegistryConfig() {
     Map<String, Object> c = new java.util.HashMap<>();
-    c.put("schema.registry.url", schemaRegistryUrl());
+    schemaRegistryUrl().ifPresent(url -> c.put("schema.registry.url", url));
     schemaRegistryBasicAuthUserInfo().ifPresent(info -> {
       c.put("basic.auth.credentials.source", "USER_INFO");
       c.put("basic.auth.user.info", info);

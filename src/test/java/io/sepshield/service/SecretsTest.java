@@ -15,7 +15,7 @@ class SecretsTest {
       + "password=\"kafka-s3cret\";";
 
   static StreamConfig config(Map<String, String> properties) {
-    SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(StreamConfig.class)
+    SmallRyeConfig config = new SmallRyeConfigBuilder().addDefaultInterceptors().withMapping(StreamConfig.class)
         .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
         .withSources(new PropertiesConfigSource(properties, "test", 500)).build();
     return config.getConfigMapping(StreamConfig.class);
