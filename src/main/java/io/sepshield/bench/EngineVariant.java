@@ -67,7 +67,10 @@ public record EngineVariant(String name, Protector.Tuning tuning, boolean cacheN
   /** Switches the process-wide settings of this variant on (normalisation cache, threads). */
   public void apply(int defaultThreads) {
     FeatureClassifier.cacheNormalization(cacheNormalization);
-    DjlRuntime.intraOpThreads(threads > 0 ? threads : defaultThreads);
+    int wanted = effectiveThreads(defaultThreads);
+    if (DjlRuntime.intraOpThreads() != wanted) { // resize PyTorch's pool only when it changes
+      DjlRuntime.intraOpThreads(wanted);
+    }
   }
 
   public int effectiveThreads(int defaultThreads) {

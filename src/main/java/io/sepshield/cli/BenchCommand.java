@@ -98,7 +98,8 @@ public class BenchCommand implements Callable<Integer> {
     long[] chw = parseInput(input);
     BundleLoader.LoadedBundle loaded = bundle == null ? null : BundleLoader.load(bundle, runtime.resolve());
     try (CheckpointEnsemble ensemble = loaded != null ? loaded.ensemble()
-        : EngineBenchmark.randomEnsemble(arch, Profile.parse(profile).checkpointCount(), chw, classes,
+        : EngineBenchmark.randomEnsemble(arch, checkpoints != null ? checkpoints
+            : Profile.parse(profile).checkpointCount(), chw, classes,
             runtime.resolve(), runtime.seed)) {
       ProtectionSettings settings = settings(ensemble.size());
       long[] shape = ensemble.inputShape();

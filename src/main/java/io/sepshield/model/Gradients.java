@@ -43,14 +43,16 @@ public final class Gradients {
    * pass. With {@code loss} = Σ_j L_j(x_j), the j-th result is ∇x L_j(x) exactly (the sum's gradient reaches each
    * term with weight 1), so n per-model gradients cost one collector, one lock and one backward call instead of n.
    *
-   * <p>The copies are detached views of x (no pixel copy); the returned gradients are PyTorch's own gradient tensors,
-   * kept alive past the leaves by their reference count (no copy either).
+   * <p>The leaves are copies of x and the gradients are copied out before the leaves are freed: handing out detached
+   * views of x and the leaves' own gradient tensors instead was tried (2026-12-01): with 2 intra-op threads the
+   * gradients came out wrong and one benchmark run crashed inside libtorch. The cause was not established, and the
+   * saving (two image-sized copies per evaluation) is small against a forward+backward pass.
    */
   public static NDArray[] ofInputCopies(NDArray x, int copies, Function<NDArray[], NDArray> loss, NDManager into) {
     try (NDManager scope = into.newSubManager()) {
       NDArray[] leaves = new NDArray[copies];
       for (int j = 0; j < copies; j++) {
-        leaves[j] = x.stopGradient();
+        leaves[j] = x.duplicate();
         leaves[j].attach(scope);
         leaves[j].setRequiresGradient(true);
       }
@@ -59,7 +61,7 @@ public final class Gradients {
       }
       NDArray[] grads = new NDArray[copies];
       for (int j = 0; j < copies; j++) {
-        grads[j] = leaves[j].getGradient();
+        grads[j] = leaves[j].getGradient().duplicate();
         grads[j].attach(into);
       }
       return grads;
