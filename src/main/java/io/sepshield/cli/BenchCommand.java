@@ -111,7 +111,7 @@ public class BenchCommand implements Callable<Integer> {
       EngineBenchmark.Result result = new EngineBenchmark(System.err)
           .run(ensemble, settings, new EngineBenchmark.Config(batchSize, batches, rounds, variants, runtime.seed));
       Map<String, Object> common = new LinkedHashMap<>();
-      common.put("device", ensemble.device().toString());
+      common.put("device", ensemble.device().isGpu() ? "gpu:" + ensemble.device().getDeviceId() : "cpu");
       common.put("arch", architecture);
       common.put("weights", loaded != null ? "bundle " + loaded.manifest().bundleId() : "random");
       common.put("input", inputText);

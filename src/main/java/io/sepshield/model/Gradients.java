@@ -43,10 +43,10 @@ public final class Gradients {
    * pass. With {@code loss} = Σ_j L_j(x_j), the j-th result is ∇x L_j(x) exactly (the sum's gradient reaches each
    * term with weight 1), so n per-model gradients cost one collector, one lock and one backward call instead of n.
    *
-   * <p>The leaves are copies of x and the gradients are copied out before the leaves are freed: handing out detached
-   * views of x and the leaves' own gradient tensors instead was tried (2026-12-01): with 2 intra-op threads the
-   * gradients came out wrong and one benchmark run crashed inside libtorch. The cause was not established, and the
-   * saving (two image-sized copies per evaluation) is small against a forward+backward pass.
+   * <p>The leaves are copies of x and the gradients are copied out before the leaves are freed. Detached views and
+   * the leaves' own gradient tensors would save two image-sized copies per evaluation (small against a
+   * forward+backward pass); they were tried on 2026-12-01 and not kept, because one benchmark run with them crashed
+   * inside libtorch, cause not established.
    */
   public static NDArray[] ofInputCopies(NDArray x, int copies, Function<NDArray[], NDArray> loss, NDManager into) {
     try (NDManager scope = into.newSubManager()) {

@@ -53,7 +53,8 @@ class EngineBenchmarkTest {
     EngineVariant v = EngineVariant.parse("one-collection@t3");
     assertEquals(3, v.threads());
     assertEquals(new Protector.Tuning(true, true), v.tuning());
-    assertFalse(v.cacheNormalization());
+    assertTrue(v.cacheNormalization());
+    assertFalse(EngineVariant.parse("reuse").cacheNormalization());
     assertEquals(Protector.Tuning.STRAIGHTFORWARD, EngineVariant.parse("straightforward").tuning());
     assertThrows(IllegalArgumentException.class, () -> EngineVariant.parse("turbo"));
     assertThrows(IllegalArgumentException.class, () -> EngineVariant.parse("optimized@t0"));
