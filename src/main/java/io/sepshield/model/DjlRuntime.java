@@ -2,6 +2,7 @@ package io.sepshield.model;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * One place that prepares DJL before first use: offline mode (natives come from the bundled Maven artifact or the
@@ -22,6 +23,25 @@ public final class DjlRuntime {
     if (System.getProperty(key) == null) {
       System.setProperty(key, value);
     }
+  }
+
+  /**
+   * PyTorch's intra-op threads (the threads one convolution or element-wise op is split over). PyTorch starts with
+   * one per physical core; {@code ai.djl.pytorch.num_threads} (read by DJL at engine start) or this method changes
+   * it. Inter-op threads ({@code ai.djl.pytorch.num_interop_threads}) are unused by eager crafting.
+   */
+  public static int intraOpThreads() {
+    engine();
+    return JniUtils.getNumThreads();
+  }
+
+  /** Sets PyTorch's intra-op threads for the whole process (all engines and threads of this JVM). */
+  public static void intraOpThreads(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    }
+    engine();
+    JniUtils.setNumThreads(threads);
   }
 
   /** The PyTorch engine, loaded offline. */

@@ -1,5 +1,6 @@
 package io.sepshield.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -7,9 +8,12 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A classifier split the way SEP needs it: {@code logits = head(features(normalize(x)))}.
@@ -28,6 +32,7 @@ public final class FeatureClassifier extends AbstractBlock {
   private final int numClasses;
   private final float[] mean;
   private final float[] std;
+  private final Map<Device, NDArray[]> constantsByDevice = new ConcurrentHashMap<>();
 
   /**
    * @param features block mapping normalised NCHW images to (N, featureDim)
@@ -82,10 +87,57 @@ public final class FeatureClassifier extends AbstractBlock {
       throw new IllegalArgumentException("expected NCHW images with " + mean.length + " channels, got "
           + images.getShape());
     }
-    NDManager manager = images.getManager();
-    NDArray m = manager.create(mean).reshape(1, mean.length, 1, 1).toDevice(images.getDevice(), false);
-    NDArray s = manager.create(std).reshape(1, std.length, 1, 1).toDevice(images.getDevice(), false);
-    return images.sub(m).div(s);
+    NDArray[] constants = cacheNormalization ? cachedConstants(images.getDevice()) : null;
+    if (constants == null) {
+      constants = newConstants(images.getManager(), images.getDevice());
+    }
+    return images.sub(constants[0]).div(constants[1]);
+  }
+
+  /**
+   * Whether models keep their normalisation constants per device (the default) instead of creating them on every
+   * forward pass (4 extra native calls and 2 allocations per pass). A switch only so that {@code sep-shield bench}
+   * can measure both in one run; the results are identical.
+   */
+  private static volatile boolean cacheNormalization = true;
+
+  public static void cacheNormalization(boolean enabled) {
+    cacheNormalization = enabled;
+  }
+
+  /**
+   * Mean and std as (1, C, 1, 1) arrays on {@code device}, made once per device and owned by the manager of this
+   * model's parameters, so that they are freed with the model. Null before the parameters exist.
+   */
+  private NDArray[] cachedConstants(Device device) {
+    NDArray[] cached = constantsByDevice.get(device);
+    if (cached != null && cached[0].isReleased()) { // the model's manager was closed under it: rebuild
+      constantsByDevice.remove(device, cached);
+      cached = null;
+    }
+    if (cached != null) {
+      return cached;
+    }
+    NDManager owner = parameterManager();
+    if (owner == null || !owner.isOpen()) {
+      return null;
+    }
+    return constantsByDevice.computeIfAbsent(device, d -> newConstants(owner, d));
+  }
+
+  private NDArray[] newConstants(NDManager manager, Device device) {
+    NDArray m = manager.create(mean).reshape(1, mean.length, 1, 1).toDevice(device, false);
+    NDArray s = manager.create(std).reshape(1, std.length, 1, 1).toDevice(device, false);
+    return new NDArray[] {m, s};
+  }
+
+  private NDManager parameterManager() {
+    for (Parameter p : getParameters().values()) {
+      if (p.isInitialized()) {
+        return p.getArray().getManager();
+      }
+    }
+    return null;
   }
 
   @Override

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
@@ -34,16 +35,36 @@ public final class Gradients {
    * accumulate as usual: pass detached parameters where that matters.
    */
   public static NDArray ofInput(NDArray x, UnaryOperator<NDArray> loss, NDManager into) {
+    return ofInputCopies(x, 1, leaves -> loss.apply(leaves[0]), into)[0];
+  }
+
+  /**
+   * ∇ of {@code loss(x_1..x_copies)} with respect to each copy x_j of x, in ONE gradient collection and one backward
+   * pass. With {@code loss} = Σ_j L_j(x_j), the j-th result is ∇x L_j(x) exactly (the sum's gradient reaches each
+   * term with weight 1), so n per-model gradients cost one collector, one lock and one backward call instead of n.
+   *
+   * <p>The leaves are copies of x and the gradients are copied out before the leaves are freed. Detached views and
+   * the leaves' own gradient tensors would save two image-sized copies per evaluation (small against a
+   * forward+backward pass); they were tried on 2026-12-01 and not kept, because one benchmark run with them crashed
+   * inside libtorch, cause not established.
+   */
+  public static NDArray[] ofInputCopies(NDArray x, int copies, Function<NDArray[], NDArray> loss, NDManager into) {
     try (NDManager scope = into.newSubManager()) {
-      NDArray leaf = x.duplicate();
-      leaf.attach(scope);
-      leaf.setRequiresGradient(true);
-      try (GradientCollector collector = collector(scope.getEngine())) {
-        collector.backward(loss.apply(leaf));
+      NDArray[] leaves = new NDArray[copies];
+      for (int j = 0; j < copies; j++) {
+        leaves[j] = x.duplicate();
+        leaves[j].attach(scope);
+        leaves[j].setRequiresGradient(true);
       }
-      NDArray grad = leaf.getGradient().duplicate();
-      grad.attach(into);
-      return grad;
+      try (GradientCollector collector = collector(scope.getEngine())) {
+        collector.backward(loss.apply(leaves));
+      }
+      NDArray[] grads = new NDArray[copies];
+      for (int j = 0; j < copies; j++) {
+        grads[j] = leaves[j].getGradient().duplicate();
+        grads[j].attach(into);
+      }
+      return grads;
     }
   }
 

@@ -161,6 +161,76 @@ class ProtectorTest {
   }
 
   @Test
+  void theOptimisedLoopCraftsWhatTheStraightforwardLoopCrafts() {
+    // Same seed, same random checkpoint draws: reusing g_k at m = 0 and collecting the n gradients at once change
+    // how the loop runs, not what it computes.
+    LabeledImages batch = data.slice(0, 8);
+    for (Method method : List.of(Method.SEP_FA_VR, Method.SEP_FA, Method.SEP, Method.BASELINE)) {
+      // ONE_COLLECTION has every loop change on (OPTIMIZED is a subset of it).
+      Protector optimized = new Protector(ensemble, settings(method, EPS, 4, 3), Protector.Tuning.ONE_COLLECTION);
+      Protector plain = new Protector(ensemble, settings(method, EPS, 4, 3), Protector.Tuning.STRAIGHTFORWARD);
+      int[] targets = optimized.targetsFor(batch.labels());
+      try (NDManager m = ensemble.manager().newSubManager()) {
+        NDArray x0 = ImageTensors.batch(m, batch, 0, 8);
+        float[] fast = optimized.craft(x0, targets).toFloatArray();
+        float[] reference = plain.craft(x0, targets).toFloatArray();
+        float[] start = x0.toFloatArray();
+        int moved = 0;
+        for (int i = 0; i < fast.length; i++) {
+          moved += Math.abs(fast[i] - start[i]) > 0.5f / 255f ? 1 : 0;
+        }
+        assertTrue(moved > fast.length / 4, method + ": crafting should move pixels, moved " + moved);
+        if (method == Method.SEP_FA_VR) {
+          assertArrayEquals(reference, fast, 1e-6f, "optimised SEP-FA-VR differs from the straightforward loop");
+        } else {
+          // Σ_k ∇L_k summed by autograd instead of one by one: equal up to float rounding, so a pixel whose summed
+          // gradient is almost exactly 0 may take the other sign; allow a handful.
+          int differing = 0;
+          for (int i = 0; i < fast.length; i++) {
+            differing += Math.abs(fast[i] - reference[i]) > 1e-6f ? 1 : 0;
+          }
+          assertTrue(differing <= fast.length / 200, method + ": " + differing + " pixels differ");
+        }
+      }
+    }
+  }
+
+  @Test
+  void oneCollectionGivesEachCheckpointsOwnGradient() {
+    LabeledImages batch = data.slice(8, 14);
+    for (Method method : List.of(Method.SEP_FA_VR, Method.SEP)) {
+      Protector protector = new Protector(ensemble, settings(method, EPS, 1, 1), Protector.Tuning.ONE_COLLECTION);
+      int[] targets = protector.targetsFor(batch.labels());
+      try (NDManager m = ensemble.manager().newSubManager()) {
+        NDArray x = ImageTensors.batch(m, batch, 0, 6);
+        NDArray[] together = protector.memberGradients(x, targets);
+        assertEquals(ensemble.size(), together.length);
+        for (int k = 0; k < together.length; k++) {
+          float[] alone = protector.lossGradient(ensemble.get(k), x, targets).toFloatArray();
+          float[] joint = together[k].toFloatArray();
+          float scale = 0;
+          for (float g : alone) {
+            scale = Math.max(scale, Math.abs(g));
+          }
+          assertTrue(scale > 0, "zero gradient");
+          assertArrayEquals(alone, joint, 1e-6f * scale, method + ": checkpoint " + k + "'s gradient");
+        }
+        // The members differ, so a mix-up (every k given one member's gradient) would fail above.
+        assertFalse(Arrays.equals(together[0].toFloatArray(), together[together.length - 1].toFloatArray()));
+      }
+    }
+  }
+
+  @Test
+  void reusingTheFirstInnerGradientSavesOnePassPerOuterStep() {
+    ProtectionSettings s = settings(Method.SEP_FA_VR, EPS, 7, 4);
+    assertEquals(7L * (3 + 4), new Protector(ensemble, s, Protector.Tuning.STRAIGHTFORWARD).passesPerImage());
+    assertEquals(7L * (3 + 4) - 7, new Protector(ensemble, s, Protector.Tuning.OPTIMIZED).passesPerImage());
+    assertEquals(7L * 3, new Protector(ensemble, s.withMethod(Method.SEP), Protector.Tuning.OPTIMIZED)
+        .passesPerImage());
+  }
+
+  @Test
   void everyQuantisedPixelStaysInsideTheBallAndTheValidRange() {
     // Extremes 0 and 255 exercise the [0,1] clip; 3.5/255 exercises a radius between two 8-bit levels.
     byte[] pixels = data.slice(0, 12).rawPixels().clone();
