@@ -17,9 +17,19 @@ public final class RejectedUpload extends Exception {
   /** Empty or absurdly long upload id or header name. */
   public static final String INVALID_ID = "INVALID_ID";
   public static final String PROTECTION_ERROR = "PROTECTION_ERROR";
+  /** A claim-check reference that is refused (not allowed, not file:/s3:), missing or fails its SHA-256. */
+  public static final String CLAIM_CHECK_ERROR = "CLAIM_CHECK_ERROR";
+  /**
+   * The protected image does not fit a record and no claim-check output is configured (or a record of ours would
+   * exceed the size limit for another reason): the upload is dead-lettered instead of stalling its partition.
+   */
+  public static final String OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE";
+  /** A protected image left the ε-ball at full size: never published (a bug, checked for every output). */
+  public static final String EPSILON_VIOLATION = "EPSILON_VIOLATION";
   /** Every code above. */
   public static final List<String> REASONS = List.of(UNSUPPORTED_FORMAT, TOO_LARGE, DECODE_ERROR,
-      DESERIALIZATION_ERROR, INVALID_LABEL, INVALID_ID, PROTECTION_ERROR);
+      DESERIALIZATION_ERROR, INVALID_LABEL, INVALID_ID, PROTECTION_ERROR, CLAIM_CHECK_ERROR, OUTPUT_TOO_LARGE,
+      EPSILON_VIOLATION);
 
   private final String reason;
 

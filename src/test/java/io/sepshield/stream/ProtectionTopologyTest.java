@@ -226,7 +226,15 @@ class ProtectionTopologyTest {
     long offset = 1; // good-0 is at offset 0
     for (TestRecord<byte[], byte[]> r : dlq) {
       String key = new String(r.key(), StandardCharsets.UTF_8);
-      assertArrayEquals(bad.get(key), r.value(), "original bytes of " + key);
+      if (expectedReason.get(key).equals("TOO_LARGE")) { // by reference: coordinates and SHA-256, not the bytes
+        assertNull(r.value(), key);
+        assertEquals("true", header(r, DeadLetters.VALUE_OMITTED));
+      } else {
+        assertArrayEquals(bad.get(key), r.value(), "original bytes of " + key);
+        assertNull(r.headers().lastHeader(DeadLetters.VALUE_OMITTED), key);
+      }
+      assertEquals(io.sepshield.bundle.Sha256.of(bad.get(key)), header(r, DeadLetters.SHA256), key);
+      assertEquals(Integer.toString(bad.get(key).length), header(r, DeadLetters.SIZE), key);
       assertEquals(expectedReason.get(key), header(r, DeadLetters.REASON), key);
       assertFalse(header(r, DeadLetters.CAUSE).isBlank());
       assertEquals(ProtectionTopology.UPLOADS_TOPIC, header(r, DeadLetters.TOPIC));
@@ -388,25 +396,25 @@ class ProtectionTopologyTest {
   }
 
   @Test
-  void imagesRestoredForAnotherInputShapeAreDecodedAgain() throws Exception {
-    // An instance restarted with a newer bundle of another input shape: its buffer still holds a 12×12 image.
+  void imagesRestoredFromAnOlderChangelogFormatAreDecodedAgain() throws Exception {
+    // An instance restarted with a newer bundle of another input shape, its buffer restored from a changelog written
+    // by an older version: format 2 (pixels of the old 12×12 shape) and format 1 (pixels without a shape).
     BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-16px", ensemble16, () -> {}));
-    start(StreamSettings.defaults(2, MAX_DELAY), registry, holder);
+    start(StreamSettings.defaults(3, MAX_DELAY), registry, holder);
     byte[] original = bytes(StreamFixtures.pngUpload(data, 0, "restored"));
-    PendingImage stale = new PendingImage("restored", data.label(0), 0, ProtectionTopology.UPLOADS_TOPIC, 0, 99,
-        0, utf8("restored"), original, List.of(), 1, 12, 12, data.image(0));
-    driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).put("restored", stale.toBytes());
+    var store = driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE);
+    store.put("restored", legacyPendingImage(2, "restored", data.label(0), 99, original, data.image(0)));
+    byte[] v1 = bytes(StreamFixtures.pngUpload(data, 2, "restored-v1"));
+    store.put("restored-v1", legacyPendingImage(1, "restored-v1", data.label(2), 97, v1, data.image(2)));
     byte[] badLabel = bytes(StreamFixtures.upload("bad-label", "image/png", PngCodec.encode(data.image(1), 1, 12,
         12), 7));
-    PendingImage unfit = new PendingImage("bad-label", 7, 0, ProtectionTopology.UPLOADS_TOPIC, 0, 98, 0,
-        utf8("bad-label"), badLabel, List.of(), 1, 12, 12, data.image(1));
-    driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).put("bad-label", unfit.toBytes());
+    store.put("bad-label", legacyPendingImage(2, "bad-label", 7, 98, badLabel, data.image(1)));
     send("new", bytes(StreamFixtures.pngUpload(StreamFixtures.data16(), 0, "new")), "t");
     driver.advanceWallClockTime(MAX_DELAY.plusMillis(1));
 
     Map<String, ProtectedImage> out = new java.util.HashMap<>();
     protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
-    assertEquals(java.util.Set.of("restored", "new"), out.keySet());
+    assertEquals(java.util.Set.of("restored", "restored-v1", "new"), out.keySet());
     for (ProtectedImage p : out.values()) {
       assertEquals(16, p.getWidth(), p.getId());
       assertEquals(16 * 16, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
@@ -415,6 +423,66 @@ class ProtectionTopologyTest {
     assertEquals(1, dlq.size(), "a restored image that no longer fits is dead-lettered, not dropped");
     assertEquals("INVALID_LABEL", header(dlq.get(0), DeadLetters.REASON));
     assertArrayEquals(badLabel, dlq.get(0).value());
+    try (var left = store.all()) {
+      assertFalse(left.hasNext(), "buffer empty after the flush");
+    }
+  }
+
+  @Test
+  void theBufferKeepsTheRecordNotPixels() {
+    start(StreamSettings.defaults(2, MAX_DELAY));
+    byte[] value = bytes(StreamFixtures.pngUpload(data, 0, "one"));
+    send("one", value, "t");
+    try (var buffered = driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+      byte[] stored = buffered.next().value;
+      assertTrue(stored.length < value.length + 200, "record plus coordinates: " + stored.length + " vs "
+          + value.length);
+      PendingImage p = PendingImage.fromBytes(stored);
+      assertArrayEquals(value, p.originalValue());
+      assertEquals(12 * 12, p.pixelCount());
+      assertEquals(0, p.offset());
+    }
+  }
+
+  @Test
+  void batchesAreBoundedByPixels() {
+    // 12×12 images, at most 300 pixels a batch: the third upload (432 pixels buffered) flushes, in batches of 2 + 1.
+    start(StreamSettings.defaults(8, MAX_DELAY).withBatching(300, Duration.ofSeconds(1)));
+    for (int i = 0; i < 3; i++) {
+      send("p-" + i, bytes(StreamFixtures.pngUpload(data, i, "p-" + i)), "t");
+    }
+    assertEquals(List.of("p-0", "p-1", "p-2"), keys(protectedImages));
+    assertEquals(2, stats.batches());
+  }
+
+  /** A buffered upload as versions with store formats 1 and 2 wrote it (decoded pixels in the record). */
+  private static byte[] legacyPendingImage(int format, String id, int label, long offset, byte[] value,
+      byte[] pixels) throws java.io.IOException {
+    var buffer = new java.io.ByteArrayOutputStream();
+    try (var out = new java.io.DataOutputStream(buffer)) {
+      out.writeByte(format);
+      out.writeUTF(id);
+      out.writeInt(label);
+      out.writeLong(0);
+      out.writeUTF(ProtectionTopology.UPLOADS_TOPIC);
+      out.writeInt(0);
+      out.writeLong(offset);
+      out.writeLong(0);
+      byte[] key = utf8(id);
+      out.writeInt(key.length);
+      out.write(key);
+      out.writeInt(value.length);
+      out.write(value);
+      out.writeInt(0); // headers
+      if (format == 2) {
+        out.writeInt(1);
+        out.writeInt(12);
+        out.writeInt(12);
+      }
+      out.writeInt(pixels.length);
+      out.write(pixels);
+    }
+    return buffer.toByteArray();
   }
 
   private static List<String> keys(TestOutputTopic<String, ProtectedImage> topic) {
