@@ -3,6 +3,8 @@ package io.sepshield.storage;
 import java.io.IOException;
 import java.net.URI;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -30,7 +32,10 @@ final class S3BlobStore implements BlobStore {
     S3ClientBuilder b = S3Client.builder().httpClientBuilder(UrlConnectionHttpClient.builder())
         .forcePathStyle(pathStyle);
     if (endpoint != null) {
-      b.endpointOverride(endpoint);
+      // Since SDK 2.30 uploads carry CRC trailers in aws-chunked bodies by default; many S3-compatible stores
+      // refuse those, so checksums are sent and validated only where the API requires them.
+      b.endpointOverride(endpoint).requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+          .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
     }
     if (region != null) {
       b.region(Region.of(region));
