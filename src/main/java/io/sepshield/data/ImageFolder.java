@@ -64,30 +64,10 @@ public final class ImageFolder {
     if (!Files.isDirectory(root)) {
       throw new FileNotFoundException("image folder " + root + " does not exist or is not a directory");
     }
-    List<String> classNames = classNames(root);
-    Map<String, Integer> labelOfFolder = new HashMap<>();
-    for (int k = 0; k < classNames.size(); k++) {
-      labelOfFolder.put(folderName(classNames.get(k)), k);
-    }
-    List<String> ids = new ArrayList<>();
-    List<Integer> labelList = new ArrayList<>();
-    for (int k = 0; k < classNames.size(); k++) {
-      Path dir = root.resolve(folderName(classNames.get(k)));
-      if (Files.isDirectory(dir)) {
-        for (String id : imageFiles(root, dir, true)) {
-          ids.add(id);
-          labelList.add(k);
-        }
-      }
-    }
-    for (String id : imageFiles(root, root, false)) {
-      ids.add(id);
-      labelList.add(LabeledImages.UNKNOWN_LABEL);
-    }
-    if (ids.isEmpty()) {
-      throw new IOException("no images (" + String.join(", ", new TreeSet<>(IMAGE_EXTENSIONS))
-          + ") found under " + root);
-    }
+    Listing listing = list(root);
+    List<String> classNames = listing.classNames();
+    List<String> ids = listing.ids();
+    List<Integer> labelList = listing.labels();
 
     byte[] pixels = null;
     int h = height;
@@ -99,7 +79,7 @@ public final class ImageFolder {
       try {
         img = PngCodec.decode(Files.readAllBytes(root.resolve(id)), channels);
       } catch (ImageFormatException e) {
-        throw new ImageFormatException(root.resolve(id) + ": " + e.getMessage(), e);
+        throw new ImageFormatException(e.kind(), root.resolve(id) + ": " + e.getMessage(), e);
       }
       if (h == 0) {
         h = img.height();
@@ -124,6 +104,43 @@ public final class ImageFolder {
     }
     int[] labels = labelList.stream().mapToInt(Integer::intValue).toArray();
     return new LabeledImages(channels, h, w, pixels, labels, classNames, ids);
+  }
+
+  /**
+   * The image files of a folder and their labels, without reading any pixels.
+   *
+   * @param classNames the classes, in label order
+   * @param ids paths relative to root with '/' separators, in reading order
+   * @param labels per id, {@link LabeledImages#UNKNOWN_LABEL} for images directly in root
+   */
+  public record Listing(List<String> classNames, List<String> ids, List<Integer> labels) {}
+
+  /** Lists root the way {@link #read} reads it (same classes, ids, order and labels). */
+  public static Listing list(Path root) throws IOException {
+    if (!Files.isDirectory(root)) {
+      throw new FileNotFoundException("image folder " + root + " does not exist or is not a directory");
+    }
+    List<String> classNames = classNames(root);
+    List<String> ids = new ArrayList<>();
+    List<Integer> labelList = new ArrayList<>();
+    for (int k = 0; k < classNames.size(); k++) {
+      Path dir = root.resolve(folderName(classNames.get(k)));
+      if (Files.isDirectory(dir)) {
+        for (String id : imageFiles(root, dir, true)) {
+          ids.add(id);
+          labelList.add(k);
+        }
+      }
+    }
+    for (String id : imageFiles(root, root, false)) {
+      ids.add(id);
+      labelList.add(LabeledImages.UNKNOWN_LABEL);
+    }
+    if (ids.isEmpty()) {
+      throw new IOException("no images (" + String.join(", ", new TreeSet<>(IMAGE_EXTENSIONS))
+          + ") found under " + root);
+    }
+    return new Listing(classNames, ids, labelList);
   }
 
   /**

@@ -50,9 +50,51 @@ public final class PngCodec {
    * @throws IllegalArgumentException for other channel counts or a buffer of the wrong size
    */
   public static byte[] encode(byte[] chw, int channels, int height, int width) {
-    BufferedImage img = toBufferedImage(new ChwImage(channels, height, width, chw));
+    return write(toBufferedImage(new ChwImage(channels, height, width, chw)), chw.length);
+  }
+
+  /**
+   * Encodes the protected image of an upload: gray or RGB colour, plus alpha when given (gray+alpha or RGBA PNG),
+   * plus the kept metadata as PNG chunks (iCCP, eXIf, iTXt for XMP, tEXt/iTXt for text), all 8-bit, lossless.
+   *
+   * @param alpha height × width bytes, or null
+   * @param metadata what to re-emit; {@link ImageMetadata#NONE} for nothing
+   */
+  public static byte[] encode(ChwImage colour, byte[] alpha, ImageMetadata metadata) {
+    byte[] png = alpha == null ? encode(colour) : write(withAlpha(colour, alpha), colour.pixels().length);
+    return metadata == null || metadata.isEmpty() ? png : PngChunks.insertAfterHeader(png, metadata);
+  }
+
+  /** A BufferedImage holding gray+alpha or RGBA, exactly these samples. */
+  private static BufferedImage withAlpha(ChwImage colour, byte[] alpha) {
+    int c = colour.channels();
+    int h = colour.height();
+    int w = colour.width();
+    int plane = h * w;
+    if (alpha.length != plane) {
+      throw new IllegalArgumentException("alpha holds " + alpha.length + " bytes for a " + h + "x" + w + " image");
+    }
+    if (c != 1 && c != 3) {
+      throw new IllegalArgumentException("PNG encoding supports 1 (gray) or 3 (RGB) channels, not " + c);
+    }
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(ColorSpace.getInstance(c == 1
+        ? ColorSpace.CS_GRAY : ColorSpace.CS_sRGB), true, false, java.awt.Transparency.TRANSLUCENT,
+        java.awt.image.DataBuffer.TYPE_BYTE);
+    java.awt.image.WritableRaster raster = cm.createCompatibleWritableRaster(w, h);
+    byte[] data = ((DataBufferByte) raster.getDataBuffer()).getData(); // pixel-interleaved, colour bands then alpha
+    byte[] chw = colour.pixels();
+    for (int p = 0; p < plane; p++) {
+      for (int k = 0; k < c; k++) {
+        data[(c + 1) * p + k] = chw[k * plane + p];
+      }
+      data[(c + 1) * p + c] = alpha[p];
+    }
+    return new BufferedImage(cm, raster, false, null);
+  }
+
+  private static byte[] write(BufferedImage img, int sizeHint) {
     ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(chw.length / 2 + 1024);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(sizeHint / 2 + 1024);
     // Memory-cached stream: ImageIO's default stream may spill to a temporary file.
     try (MemoryCacheImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
       writer.setOutput(out);
@@ -209,7 +251,8 @@ public final class PngCodec {
     return (r * 299 + g * 587 + b * 114 + 500) / 1000;
   }
 
-  private static int[] samples8(Raster raster, ColorModel cm, int band, int w, int h) {
+  /** One band as 8-bit values: wider samples rounded to the nearest 8-bit level, narrower ones scaled up. */
+  static int[] samples8(Raster raster, ColorModel cm, int band, int w, int h) {
     int[] s = raster.getSamples(0, 0, w, h, band, (int[]) null);
     int bits = cm.getComponentSize(band);
     if (bits != 8) {
@@ -227,23 +270,23 @@ public final class PngCodec {
     }
   }
 
-  private static String requireFormat(byte[] bytes) throws ImageFormatException {
+  static String requireFormat(byte[] bytes) throws ImageFormatException {
     String format = detectFormat(bytes);
     if (format == null) {
       StringBuilder head = new StringBuilder();
       for (int i = 0; i < Math.min(8, bytes.length); i++) {
         head.append(String.format(" %02x", bytes[i]));
       }
-      throw new ImageFormatException("unrecognized image format (" + bytes.length + " bytes, starting"
+      throw new ImageFormatException(ImageFormatException.Kind.UNSUPPORTED, "unrecognized image format (" + bytes.length + " bytes, starting"
           + (head.length() == 0 ? " empty" : head) + "); expected PNG, JPEG, BMP or GIF");
     }
     return format;
   }
 
-  private static ImageReader readerFor(String format) throws ImageFormatException {
+  static ImageReader readerFor(String format) throws ImageFormatException {
     Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
     if (!readers.hasNext()) {
-      throw new ImageFormatException("no ImageIO reader for " + format + " in this JVM");
+      throw new ImageFormatException(ImageFormatException.Kind.UNSUPPORTED, "no ImageIO reader for " + format + " in this JVM");
     }
     return readers.next();
   }

@@ -14,9 +14,17 @@ import java.util.Objects;
  * @param checkpoints which checkpoints of the bundle to ensemble (indices, oldest first); empty = all
  * @param targets g(y)
  * @param seed seeds the random checkpoint picks of the VR loop and the uniform noise
+ * @param preprocessing how uploads of another size or colour are mapped onto the bundle's input (P, see
+ *     {@link InputAdapter}); irrelevant for images of the bundle's own shape
  */
 public record ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps,
-    int[] checkpoints, TargetMap targets, long seed) {
+    int[] checkpoints, TargetMap targets, long seed, Preprocessing preprocessing) {
+
+  /** Settings with the default {@link Preprocessing} (stretch, area). */
+  public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
+      TargetMap targets, long seed) {
+    this(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, Preprocessing.DEFAULT);
+  }
 
   public ProtectionSettings {
     if (!(epsilon > 0 && epsilon <= 1)) {
@@ -33,6 +41,7 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
     }
     checkpoints = checkpoints == null ? new int[0] : checkpoints.clone();
     targets = targets == null ? TargetMap.halfShift() : targets;
+    preprocessing = preprocessing == null ? Preprocessing.DEFAULT : preprocessing;
   }
 
   /** ε in 1/255 levels, the unit people quote. */
@@ -51,35 +60,48 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
   }
 
   public ProtectionSettings withMethod(Method m) {
-    return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed);
+    return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing);
   }
 
   public ProtectionSettings withEpsilon(float eps) {
-    return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed);
+    return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing);
   }
 
   public ProtectionSettings withSteps(int t) {
-    return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed);
+    return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed, preprocessing);
   }
 
   public ProtectionSettings withSeed(long s) {
-    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s);
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s, preprocessing);
+  }
+
+  public ProtectionSettings withPreprocessing(Preprocessing p) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, p);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ProtectionSettings p && method == p.method && epsilon == p.epsilon && alpha == p.alpha
         && steps == p.steps && innerSteps == p.innerSteps && Arrays.equals(checkpoints, p.checkpoints)
-        && targets.equals(p.targets) && seed == p.seed;
+        && targets.equals(p.targets) && seed == p.seed && preprocessing.equals(p.preprocessing);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), seed);
+    return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), seed,
+        preprocessing);
   }
 
+  /**
+   * Every setting. The preprocessing is named only when it is not the default, so that settings strings recorded
+   * before it existed (crafted-set reuse, result records) still match.
+   */
   @Override
   public String toString() {
+    return describeCore() + (preprocessing.isDefault() ? "" : " " + preprocessing);
+  }
+
+  private String describeCore() {
     return String.format("%s eps=%.1f/255 alpha=%.2f/255 T=%d M=%d checkpoints=%s seed=%d", method, epsilon255(),
         alpha * 255f, steps, innerSteps, checkpoints.length == 0 ? "all" : Arrays.toString(checkpoints), seed);
   }

@@ -25,6 +25,11 @@ import java.util.stream.IntStream;
  * image's perturbation does not depend on its batch mates. Every batch allocates inside its own {@link NDManager}
  * scope, every outer step and every gradient inside nested ones, so native memory does not grow across batches.
  *
+ * <p>Images may have any size and 1 or 3 channels (one shape per batch): δ lives at the images' own size and
+ * colour, and the models see P(x + δ), the differentiable {@link InputAdapter} onto the bundle's input, applied in
+ * {@link #loss} and {@link #predict}. Gradients flow through P to every full-size pixel, so Algorithm 1 runs
+ * unchanged; on the bundle's own shape P is the identity and adds no op.
+ *
  * <p>Not thread-safe: use one Protector per thread. DJL's PyTorch engine allows one gradient collection per process
  * at a time, so gradient evaluations of all Protectors in a JVM are serialised by the lock of {@link Gradients}.
  */
@@ -32,6 +37,7 @@ public final class Protector {
   private final CheckpointEnsemble ensemble;
   private final ProtectionSettings settings;
   private final List<Checkpoint> members;
+  private final InputAdapter.Cache inputs;
 
   public Protector(CheckpointEnsemble ensemble, ProtectionSettings settings) {
     this.ensemble = ensemble;
@@ -47,6 +53,7 @@ public final class Protector {
       chosen.add(ensemble.get(i));
     }
     this.members = List.copyOf(chosen);
+    this.inputs = new InputAdapter.Cache(ensemble.manager(), ensemble.inputShape(), settings.preprocessing());
   }
 
   public ProtectionSettings settings() {
@@ -64,7 +71,10 @@ public final class Protector {
 
   /**
    * Protects 8-bit images end to end: labels (given, or pseudo-labels for {@link LabeledImages#UNKNOWN_LABEL}),
-   * targets g(y), crafting, rounding to 8 bits inside the ε-ball.
+   * targets g(y), crafting, rounding to 8 bits inside the ε-ball. The images keep their own size and channels.
+   *
+   * @throws IllegalArgumentException for channel counts P cannot map onto the bundle (see
+   *     {@link InputAdapter#checkChannels})
    */
   public ProtectedBatch protect(LabeledImages batch) {
     checkShape(batch);
@@ -113,10 +123,10 @@ public final class Protector {
     return t;
   }
 
-  /** Pseudo-labels: the newest checkpoint's prediction on images in [0,1]. */
+  /** Pseudo-labels: the newest checkpoint's prediction on images in [0,1] of any supported shape (through P). */
   public int[] predict(NDArray images) {
     try (NDManager scope = ensemble.manager().newSubManager()) {
-      NDArray x = onDevice(images, scope);
+      NDArray x = inputs.apply(onDevice(images, scope));
       NDArray logits = ensemble.last().model().logits(ensemble.parameterStore(), x, false);
       long[] arg = logits.argMax(1).toType(DataType.INT64, false).toLongArray();
       return Arrays.stream(arg).mapToInt(v -> (int) v).toArray();
@@ -124,13 +134,14 @@ public final class Protector {
   }
 
   /**
-   * The crafting loop on float images in [0,1], NCHW. Returns the crafted images (inside the ε-ball, not yet
+   * The crafting loop on float images in [0,1], NCHW, of any size with 1 or 3 channels. Returns the crafted images (inside the ε-ball, not yet
    * quantised), attached to {@code originals}' manager and device.
    */
   public NDArray craft(NDArray originals, int[] targets) {
     if (targets.length != originals.getShape().get(0)) {
       throw new IllegalArgumentException(targets.length + " targets for " + originals.getShape().get(0) + " images");
     }
+    InputAdapter.checkChannels(originals.getShape().get(1), ensemble.inputShape()[0]);
     try (NDManager scope = ensemble.manager().newSubManager()) {
       NDArray x0 = onDevice(originals, scope);
       Targets goal = new Targets(scope, targets);
@@ -231,9 +242,13 @@ public final class Protector {
     return Gradients.ofInput(x, leaf -> loss(c, leaf, goal), into);
   }
 
-  /** L_k: feature alignment to c_k[g(y)] (this checkpoint's own centers) or targeted cross-entropy. */
-  private NDArray loss(Checkpoint c, NDArray x, Targets goal) {
+  /**
+   * L_k(P(x)): feature alignment to c_k[g(y)] (this checkpoint's own centers) or targeted cross-entropy, on the
+   * images mapped onto the bundle's input. The one place where a model is applied while crafting.
+   */
+  private NDArray loss(Checkpoint c, NDArray images, Targets goal) {
     ParameterStore ps = ensemble.parameterStore();
+    NDArray x = inputs.apply(images);
     if (settings.method().usesFeatureAlignment()) {
       return Losses.featureAlignment(c.model().features(ps, x, false), goal.centersOf(c));
     }
@@ -280,11 +295,7 @@ public final class Protector {
   }
 
   private void checkShape(LabeledImages batch) {
-    long[] s = ensemble.inputShape();
-    if (batch.channels() != s[0] || batch.height() != s[1] || batch.width() != s[2]) {
-      throw new IllegalArgumentException("images are " + batch.channels() + "x" + batch.height() + "x"
-          + batch.width() + " but the bundle expects " + s[0] + "x" + s[1] + "x" + s[2]);
-    }
+    InputAdapter.checkChannels(batch.channels(), ensemble.inputShape()[0]);
   }
 
   /** g(y) for a batch as a one-hot matrix, and per checkpoint the matching centers c_k[g(y)] (computed once). */

@@ -249,11 +249,11 @@ class ProtectorTest {
   }
 
   @Test
-  void rejectsImagesOfTheWrongShape() {
+  void rejectsChannelCountsThatCannotBeMappedOntoTheBundle() {
     Protector protector = new Protector(ensemble, settings(Method.SEP_FA, EPS, 1, 0));
-    LabeledImages rgb = TinyModels.textures(4, 1, 3, 1);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> protector.protect(rgb));
-    assertTrue(e.getMessage().contains("expects 1x12x12"), e.getMessage());
+    LabeledImages twoChannels = TinyModels.textures(4, 1, 2, 1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> protector.protect(twoChannels));
+    assertTrue(e.getMessage().contains("2 channels"), e.getMessage());
   }
 
   @Test

@@ -66,8 +66,13 @@ public final class TinyModels {
    * global average pooling keeps texture and discards where things are.
    */
   public static LabeledImages textures(int classes, int perClass, int channels, long seed) {
-    int h = 12;
-    int w = 12;
+    return textures(classes, perClass, channels, 12, seed);
+  }
+
+  /** {@link #textures(int, int, int, long)} at size x size pixels. */
+  public static LabeledImages textures(int classes, int perClass, int channels, int size, long seed) {
+    int h = size;
+    int w = size;
     Random random = new Random(seed);
     int n = classes * perClass;
     byte[] pixels = new byte[n * channels * h * w];
