@@ -6,9 +6,10 @@ import io.sepshield.avro.UploadedImage;
 import io.sepshield.bundle.Sha256;
 import io.sepshield.data.ChwImage;
 import io.sepshield.data.ImageFormatException;
-import io.sepshield.data.ImageResize;
+import io.sepshield.data.DecodedUpload;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
+import io.sepshield.data.UploadDecoder;
 import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.SchemaRegistryClient;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -85,15 +87,12 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private long pendingPixels;
   private long oldestArrival = Long.MAX_VALUE;
 
-  /** An upload decoded for crafting: the colour image, its alpha (or null), what decoding reduced. */
-  record Decoded(ChwImage image, byte[] alpha, String format, List<String> reductions) {
+  /** A buffered upload decoded again at flush. */
+  private record Item(String key, PendingImage pending, UploadedImage upload, DecodedUpload decoded) {
     String shape() {
-      return image.channels() + "x" + image.height() + "x" + image.width();
+      return decoded.channels() + "x" + decoded.height() + "x" + decoded.width();
     }
   }
-
-  /** A buffered upload decoded again at flush. */
-  private record Item(String key, PendingImage pending, UploadedImage upload, Decoded decoded) {}
 
   ProtectionProcessor(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
       StreamMetrics metrics, ClaimCheck claimCheck) {
@@ -228,11 +227,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     byte[] bytes = imageBytes(upload, null);
     PngCodec.ImageInfo info = checkImage(upload, bytes);
     checkLabel(upload);
-    try {
-      decode(bytes);
-    } catch (ImageFormatException e) {
-      throw new RejectedUpload(RejectedUpload.DECODE_ERROR, e.getMessage(), e);
-    }
+    decode(bytes);
     return new PendingImage(upload.getId(), label(upload), now, topic, partition, offset, record.timestamp(),
         record.key(), record.value(), headers, info.width(), info.height(),
         upload.getImageUri() == null ? null : Sha256.of(bytes));
@@ -308,21 +303,22 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   }
 
   /**
-   * Decodes the image for the current engine. The one place that knows how uploads become crafting input: today
-   * the bundle's channels and input size (crafting happens at model resolution).
+   * Decodes the upload at its own size and colour (EXIF orientation applied, alpha kept aside, metadata stripped);
+   * the engine crafts through a differentiable resize to the bundle's input. A refusal keeps the decoder's kind.
    */
-  private Decoded decode(byte[] bytes) throws ImageFormatException {
-    ChwImage image = PngCodec.decode(bytes, engine.channels());
-    if (image.height() != engine.height() || image.width() != engine.width()) {
-      image = ImageResize.resize(image, engine.height(), engine.width());
+  private DecodedUpload decode(byte[] bytes) throws RejectedUpload {
+    try {
+      return UploadDecoder.decode(bytes, new UploadDecoder.Options(Set.of(), settings.maxWidth(),
+          settings.maxHeight(), settings.maxPixels()));
+    } catch (ImageFormatException e) {
+      String reason = switch (e.kind()) {
+        case TOO_LARGE -> RejectedUpload.TOO_LARGE;
+        case MULTI_FRAME -> RejectedUpload.MULTI_FRAME;
+        case UNSUPPORTED -> RejectedUpload.UNSUPPORTED_FORMAT;
+        default -> RejectedUpload.DECODE_ERROR;
+      };
+      throw new RejectedUpload(reason, e.kind() + ": " + e.getMessage(), e);
     }
-    return new Decoded(image, null, PngCodec.detectFormat(bytes), List.of());
-  }
-
-  /** The protected image as delivered: a lossless PNG of the crafted pixels. */
-  private byte[] encode(Decoded decoded, byte[] pixels) {
-    ChwImage image = decoded.image();
-    return PngCodec.encode(pixels, image.channels(), image.height(), image.width());
   }
 
   /**
@@ -342,14 +338,13 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     for (KeyValue<String, PendingImage> kv : buffered) {
       Item item = decodeBuffered(kv.key, kv.value);
       if (item != null) {
-        byShape.computeIfAbsent(item.decoded().shape(), s -> new ArrayList<>()).add(item);
+        byShape.computeIfAbsent(item.shape(), s -> new ArrayList<>()).add(item);
       }
     }
     for (List<Item> sameShape : byShape.values()) {
       int from = 0;
       while (from < sameShape.size()) {
-        long perImage = (long) sameShape.get(from).decoded().image().height()
-            * sameShape.get(from).decoded().image().width();
+        long perImage = (long) sameShape.get(from).decoded().height() * sameShape.get(from).decoded().width();
         int n = (int) Math.max(1, Math.min(settings.batchSize(), settings.maxBatchPixels() / perImage));
         int to = Math.min(sameShape.size(), from + n);
         craft(sameShape.subList(from, to));
@@ -376,11 +371,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       byte[] bytes = imageBytes(upload, p.claimSha256());
       checkImage(upload, bytes);
       checkLabel(upload);
-      try {
-        return new Item(key, p, upload, decode(bytes));
-      } catch (ImageFormatException e) {
-        throw new RejectedUpload(RejectedUpload.DECODE_ERROR, e.getMessage(), e);
-      }
+      return new Item(key, p, upload, decode(bytes));
     } catch (RejectedUpload e) {
       reject(e, upload == null ? p.id() : upload.getId(), p.originalKey(), p.originalValue(), p.headers(),
           p.topic(), p.partition(), p.offset(), p.timestamp());
@@ -391,14 +382,14 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
 
   /** Crafts images of one shape together and forwards (or dead-letters) each. */
   private void craft(List<Item> batch) {
-    ChwImage first = batch.get(0).decoded().image();
+    ChwImage first = batch.get(0).decoded().colour();
     int size = first.channels() * first.height() * first.width();
     byte[] pixels = new byte[batch.size() * size];
     int[] labels = new int[batch.size()];
     List<String> ids = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
       Item item = batch.get(i);
-      System.arraycopy(item.decoded().image().pixels(), 0, pixels, i * size, size);
+      System.arraycopy(item.decoded().colour().pixels(), 0, pixels, i * size, size);
       labels[i] = item.pending().label();
       ids.add(item.pending().id());
     }
@@ -431,16 +422,16 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
 
   private void forwardProtected(Item item, ProtectedBatch result, int i, long now) throws RejectedUpload {
     PendingImage p = item.pending();
-    ChwImage original = item.decoded().image();
+    ChwImage original = item.decoded().colour();
     byte[] crafted = result.images().image(i);
     var s = engine.settings();
     // The ε-bound on the delivered pixels, every pixel and channel, before anything leaves the processor.
     int delta = EpsilonBall.maxAbsDelta(original.pixels(), crafted);
     if (delta > EpsilonBall.maxLevels(s.epsilon())) {
       throw new RejectedUpload(RejectedUpload.EPSILON_VIOLATION, "max |δ| = " + delta + "/255 > ε = "
-          + s.epsilon255() + "/255 at " + item.decoded().shape());
+          + s.epsilon255() + "/255 at " + item.shape());
     }
-    byte[] png = encode(item.decoded(), crafted);
+    byte[] png = item.decoded().encodePng(crafted); // alpha re-attached untouched
     ProtectedImage.Builder out = ProtectedImage.newBuilder()
         .setId(p.id())
         .setPng(ByteBuffer.wrap(png))

@@ -12,6 +12,8 @@ public final class RejectedUpload extends Exception {
   public static final String UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT";
   public static final String TOO_LARGE = "TOO_LARGE";
   public static final String DECODE_ERROR = "DECODE_ERROR";
+  /** An animation or multi-page image (animated GIF, APNG): which frame to protect is undefined. */
+  public static final String MULTI_FRAME = "MULTI_FRAME";
   public static final String DESERIALIZATION_ERROR = "DESERIALIZATION_ERROR";
   public static final String INVALID_LABEL = "INVALID_LABEL";
   /** Empty or absurdly long upload id or header name. */
@@ -27,7 +29,7 @@ public final class RejectedUpload extends Exception {
   /** A protected image left the ε-ball at full size: never published (a bug, checked for every output). */
   public static final String EPSILON_VIOLATION = "EPSILON_VIOLATION";
   /** Every code above. */
-  public static final List<String> REASONS = List.of(UNSUPPORTED_FORMAT, TOO_LARGE, DECODE_ERROR,
+  public static final List<String> REASONS = List.of(UNSUPPORTED_FORMAT, TOO_LARGE, DECODE_ERROR, MULTI_FRAME,
       DESERIALIZATION_ERROR, INVALID_LABEL, INVALID_ID, PROTECTION_ERROR, CLAIM_CHECK_ERROR, OUTPUT_TOO_LARGE,
       EPSILON_VIOLATION);
 

@@ -184,15 +184,44 @@ class ProtectionTopologyTest {
   }
 
   @Test
-  void largerImagesAreResizedToTheBundleShape() throws Exception {
+  void imagesComeBackAtTheirOwnSizeAndColourWithAlphaWithinEpsilon() throws Exception {
+    // 30×24 gray, and 20×14 RGB with alpha: crafted through the resize to the 12×12 gray bundle, delivered as sent.
     start(StreamSettings.defaults(1, MAX_DELAY));
     byte[] big = ImageResize.resize(data.image(5), 1, 12, 12, 30, 24);
     send("big", bytes(StreamFixtures.upload("big", "image/png", PngCodec.encode(big, 1, 30, 24), 1)), "t");
     ProtectedImage p = protectedImages.readValue();
-    assertEquals(12, p.getHeight());
-    assertEquals(12, p.getWidth());
-    assertEquals(12 * 12, PngCodec.decode(toArray(p.getPng()), 1).pixels().length);
+    assertEquals(30, p.getHeight());
+    assertEquals(24, p.getWidth());
+    assertEquals(1, p.getChannels());
+    assertFalse(p.getHasAlpha());
+    byte[] out = PngCodec.decode(toArray(p.getPng()), 1).pixels();
+    int delta = EpsilonBall.maxAbsDelta(big, out);
+    assertTrue(delta > 0 && delta <= StreamFixtures.EPS255, "ε-bound at full size: " + delta);
+
+    java.awt.image.BufferedImage rgba = new java.awt.image.BufferedImage(20, 14,
+        java.awt.image.BufferedImage.TYPE_INT_ARGB);
+    java.util.Random random = new java.util.Random(5);
+    for (int y = 0; y < 14; y++) {
+      for (int x = 0; x < 20; x++) {
+        rgba.setRGB(x, y, (x * 12) << 24 | random.nextInt(1 << 24));
+      }
+    }
+    var buffer = new java.io.ByteArrayOutputStream();
+    javax.imageio.ImageIO.write(rgba, "png", buffer);
+    byte[] upload = buffer.toByteArray();
+    send("rgba", bytes(StreamFixtures.upload("rgba", "image/png", upload, 2)), "t");
+    ProtectedImage q = protectedImages.readValue();
+    assertEquals(List.of(14, 20, 3, true), List.of(q.getHeight(), q.getWidth(), q.getChannels(), q.getHasAlpha()));
+    io.sepshield.data.DecodedUpload sent = io.sepshield.data.UploadDecoder.decode(upload,
+        io.sepshield.data.UploadDecoder.Options.DEFAULT);
+    io.sepshield.data.DecodedUpload delivered = io.sepshield.data.UploadDecoder.decode(toArray(q.getPng()),
+        io.sepshield.data.UploadDecoder.Options.DEFAULT);
+    assertArrayEquals(sent.alpha(), delivered.alpha(), "alpha passes through untouched");
+    int rgbDelta = EpsilonBall.maxAbsDelta(sent.colour().pixels(), delivered.colour().pixels());
+    assertTrue(rgbDelta > 0 && rgbDelta <= StreamFixtures.EPS255, "ε-bound on every channel: " + rgbDelta);
+    assertEquals(rgbDelta, q.getMaxAbsDelta255());
   }
+
 
   @Test
   void badInputsGoToTheDeadLetterTopicWithOriginalBytesAndHeaders() {
@@ -369,7 +398,7 @@ class ProtectionTopologyTest {
     send("a", bytes(StreamFixtures.pngUpload(data, 0, "a")), "t");
     holder.install(StreamFixtures.engine("bundle-16px", ensemble16, newClosed::incrementAndGet)); // mid-batch
     assertEquals(0, oldClosed.get(), "a is buffered for the old engine's shape");
-    send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // decoded for the old engine too
+    send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // crafted by the old engine too
     send("c", bytes(StreamFixtures.pngUpload(data, 2, "c")), "t"); // after the boundary: the new engine
     send("d", bytes(StreamFixtures.pngUpload(data16, 3, "d")), "t");
 
@@ -377,13 +406,13 @@ class ProtectionTopologyTest {
     assertEquals(List.of("a", "b", "c", "d"), out.stream().map(TestRecord::key).toList());
     for (int i = 0; i < 4; i++) {
       ProtectedImage p = out.get(i).value();
-      int side = i < 2 ? 12 : 16;
+      int side = i % 2 == 0 ? 12 : 16; // each at its own size, whichever bundle crafted it
       assertEquals(i < 2 ? "bundle-12px" : "bundle-16px", p.getBundleId(), p.getId());
       assertEquals(side, p.getWidth(), p.getId());
       assertEquals(side * side, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
       assertTrue(p.getMaxAbsDelta255() > 0 && p.getMaxAbsDelta255() <= StreamFixtures.EPS255);
     }
-    assertEquals(2, stats.batches());
+    assertEquals(4, stats.batches(), "two flushes of two shapes each: one batch per shape");
     assertEquals(1, oldClosed.get(), "freed once the batch that used it was done");
     assertEquals(0, newClosed.get());
     assertEquals("bundle-16px", holder.currentBundleId());
@@ -415,10 +444,13 @@ class ProtectionTopologyTest {
     Map<String, ProtectedImage> out = new java.util.HashMap<>();
     protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
     assertEquals(java.util.Set.of("restored", "restored-v1", "new"), out.keySet());
-    for (ProtectedImage p : out.values()) {
-      assertEquals(16, p.getWidth(), p.getId());
-      assertEquals(16 * 16, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
+    for (ProtectedImage p : out.values()) { // each at its own size, crafted by the 16×16 bundle
+      int side = p.getId().equals("new") ? 16 : 12;
+      assertEquals(side, p.getWidth(), p.getId());
+      assertEquals(side * side, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
+      assertEquals("bundle-16px", p.getBundleId());
     }
+    assertEquals(2, stats.batches(), "one batch per image shape: 12×12 (two restored), 16×16");
     List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
     assertEquals(1, dlq.size(), "a restored image that no longer fits is dead-lettered, not dropped");
     assertEquals("INVALID_LABEL", header(dlq.get(0), DeadLetters.REASON));
