@@ -67,6 +67,9 @@ public final class FolderProtection {
       Files.copy(root.resolve(ImageFolder.CLASSES_FILE), out.resolve(ImageFolder.CLASSES_FILE),
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
+    // A folder without class folders holds unlabeled images only: their pseudo-labels index the bundle's classes.
+    List<String> classNames = listing.classNames().isEmpty()
+        ? LabeledImages.indexIds("class", protector.ensemble().numClasses()) : listing.classNames();
     List<Skipped> skipped = new ArrayList<>();
     Totals totals = new Totals();
     long start = System.nanoTime();
@@ -91,7 +94,7 @@ public final class FolderProtection {
         pendingPixels += upload.colour().pixels().length;
         if (pendingPixels >= maxBatchPixels || i == n - 1) {
           for (List<Item> group : groups.values()) {
-            craft(protector, group, listing.classNames(), out, maxBatchImages, maxBatchPixels, totals, progress);
+            craft(protector, group, classNames, out, maxBatchImages, maxBatchPixels, totals, progress);
           }
           totals.shapes.addAll(groups.keySet());
           groups.clear();
@@ -99,7 +102,7 @@ public final class FolderProtection {
         }
       }
       for (List<Item> group : groups.values()) { // when the last file was skipped
-        craft(protector, group, listing.classNames(), out, maxBatchImages, maxBatchPixels, totals, progress);
+        craft(protector, group, classNames, out, maxBatchImages, maxBatchPixels, totals, progress);
       }
       totals.shapes.addAll(groups.keySet());
     }

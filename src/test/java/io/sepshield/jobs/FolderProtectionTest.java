@@ -137,6 +137,24 @@ class FolderProtectionTest {
     }
   }
 
+  @Test
+  void aFolderWithoutClassFoldersIsPseudoLabelled() throws Exception {
+    Path in = tmp.resolve("flat");
+    Files.createDirectories(in);
+    Files.write(in.resolve("a.png"), write(random(BufferedImage.TYPE_3BYTE_BGR, 13, 9, 1), "png"));
+    Files.write(in.resolve("b.jpg"), write(random(BufferedImage.TYPE_3BYTE_BGR, 9, 13, 2), "jpeg"));
+    try (CheckpointEnsemble ensemble = TinyModels.trainedEnsemble(TinyModels.textures(3, 12, 1, 3), 2,
+        Set.of(2), 1)) {
+      Protector protector = new Protector(ensemble, new ProtectionSettings(Method.SEP_FA, 8f / 255f, 2f / 255f,
+          1, 0, new int[0], TargetMap.halfShift(), 1));
+      FolderProtection.Summary summary = new FolderProtection(new PrintStream(new ByteArrayOutputStream()))
+          .run(protector, in, tmp.resolve("flat-out"), UploadDecoder.Options.DEFAULT, false, 8, 1 << 20);
+      assertEquals(2, summary.images());
+      assertEquals(2, summary.predictedLabels());
+      assertTrue(Files.exists(tmp.resolve("flat-out/b.png")));
+    }
+  }
+
   private static byte[] animatedGif() throws IOException {
     ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
     ByteArrayOutputStream gif = new ByteArrayOutputStream();
