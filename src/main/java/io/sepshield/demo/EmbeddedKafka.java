@@ -55,7 +55,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     return start(Map.of());
   }
 
-  /** @param overrides broker settings applied last (e.g. {@code transaction.max.timeout.ms}) */
+  /**
+   * @param overrides broker settings applied last (e.g. {@code transaction.max.timeout.ms} or
+   *     {@code message.max.bytes}); everything not given keeps Kafka's default
+   */
   public static EmbeddedKafka start(Map<String, String> overrides) throws Exception {
     Path dir = Files.createTempDirectory("sep-shield-kafka-");
     try {
@@ -90,7 +93,8 @@ public final class EmbeddedKafka implements AutoCloseable {
       props.put("log.cleaner.dedupe.buffer.size", Integer.toString(2 << 20));
       props.put("num.network.threads", "2");
       props.put("num.io.threads", "2");
-      props.put("message.max.bytes", Integer.toString(8 << 20));
+      // No size settings: message.max.bytes and the rest stay at Kafka's defaults (1 MiB), as on a stock cluster,
+      // so the tests see what the service's topic and client settings do, not a broker raised to hide them.
       props.putAll(overrides);
       KafkaConfig config = new KafkaConfig(props, false);
 

@@ -11,6 +11,7 @@ import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
+import io.sepshield.storage.ClaimCheck;
 import io.sepshield.stream.ErrorStrategy;
 import io.sepshield.stream.ProtectionService;
 import io.sepshield.stream.ProtectionTopology;
@@ -139,7 +140,11 @@ public class ProtectionServer implements AutoCloseable {
     StreamSettings stream = new StreamSettings(c.uploadsTopic(), c.protectedTopic(), c.deadLetterTopic(),
         c.batchSize(), c.maxDelay(), c.allowedContentTypes(), c.maxBytes(), c.maxWidth(), c.maxHeight(),
         c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()),
-        StreamConfig.NONE.equals(c.failuresTopic()) ? null : c.failuresTopic());
+        StreamConfig.NONE.equals(c.failuresTopic()) ? null : c.failuresTopic())
+        .withBatching(c.maxBatchPixels(), c.secondsPerMegapixel())
+        .withClaimCheck(new ClaimCheck.Settings(c.claimCheckAllowed().orElse(List.of()),
+            c.claimCheckOutput().orElse(null), c.claimCheckOutputThreshold(), c.s3Endpoint().orElse(null),
+            c.s3Region().orElse(null), c.s3PathStyle()));
     Cluster cluster = new Cluster(c.kafka(), c.groupInstanceId(), c.createTopics(), c.topicPartitions(),
         c.topicReplicationFactor(), withoutUrl(c.schemaRegistryConfig()));
     return new Options(bootstrap, registry, c.applicationId(), c.stateDir().orElse(null), stream,
@@ -296,15 +301,11 @@ public class ProtectionServer implements AutoCloseable {
     Map<String, Object> adminConfig = new HashMap<>(o.cluster().clientProperties());
     adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     StreamSettings t = o.stream();
-    List<TopicProvisioner.TopicSpec> topics = new ArrayList<>(List.of(
-        TopicProvisioner.TopicSpec.of(t.uploadsTopic(), o.cluster().topicPartitions()),
-        TopicProvisioner.TopicSpec.of(t.protectedTopic(), o.cluster().topicPartitions()),
-        TopicProvisioner.TopicSpec.of(t.deadLetterTopic(), o.cluster().topicPartitions()),
-        // Every event has the same key: compaction keeps the newest bundle, which is what a starting instance wants.
-        TopicProvisioner.TopicSpec.compacted(o.bundleUpdatesTopic())));
-    if (t.failuresTopic() != null) {
-      topics.add(TopicProvisioner.TopicSpec.of(t.failuresTopic(), o.cluster().topicPartitions()));
-    }
+    // Sized to the one record limit (max.message.bytes), see ProtectionTopology.topics.
+    List<TopicProvisioner.TopicSpec> topics = new ArrayList<>(ProtectionTopology.topics(t,
+        o.cluster().topicPartitions()));
+    // Every event has the same key: compaction keeps the newest bundle, which is what a starting instance wants.
+    topics.add(TopicProvisioner.TopicSpec.compacted(o.bundleUpdatesTopic()));
     try (Admin admin = Admin.create(adminConfig)) {
       TopicProvisioner provisioner = new TopicProvisioner(admin, o.cluster().replicationFactor());
       Map<String, Integer> partitions = kafka != null || o.cluster().createTopics() ? provisioner.ensure(topics)

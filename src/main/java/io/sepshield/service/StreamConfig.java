@@ -4,6 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.sepshield.stream.ProtectionTopology;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -221,4 +222,41 @@ public interface StreamConfig {
     c.putAll(schemaRegistryClient());
     return c;
   }
+
+  // Large uploads and claim checks (sep-shield.stream.*, README "Large images").
+
+  /**
+   * Memory bound of a crafting batch in pixels (width × height): images of one shape are crafted together up to
+   * this; a larger image is crafted alone. Also sizes poll and transaction timeouts with seconds-per-megapixel.
+   */
+  @WithDefault("16777216")
+  long maxBatchPixels();
+
+  /** Crafting time per megapixel on this device (measure it: README); sizes poll and transaction timeouts. */
+  @WithDefault("5s")
+  Duration secondsPerMegapixel();
+
+  /**
+   * Locations uploads may reference instead of carrying bytes (UploadedImage.imageUri): {@code s3://bucket/prefix/}
+   * or {@code file:/shared/uploads/}, comma-separated; empty: uploads by reference are refused. Nothing outside
+   * these, and no http(s) URL, is ever read.
+   */
+  Optional<List<String>> claimCheckAllowed();
+
+  /** Where protected PNGs above the threshold are written ({@code s3://bucket/prefix/} or {@code file:/dir/}). */
+  Optional<String> claimCheckOutput();
+
+  /** Protected PNGs larger than this (bytes) go to claim-check-output, the record carries URI + SHA-256. */
+  @WithDefault("524288")
+  long claimCheckOutputThreshold();
+
+  /** S3-compatible endpoint (MinIO, Ceph) for s3:// claim checks; empty: AWS. */
+  Optional<String> s3Endpoint();
+
+  /** Region for s3:// claim checks; empty: the AWS SDK's region chain (AWS_REGION, profile, instance metadata). */
+  Optional<String> s3Region();
+
+  /** Path-style S3 requests (most S3-compatible stores need them). */
+  @WithDefault("false")
+  boolean s3PathStyle();
 }

@@ -9,6 +9,17 @@ public final class DeadLetters {
   public static final String TOPIC = "dead-letter-topic";
   public static final String PARTITION = "dead-letter-partition";
   public static final String OFFSET = "dead-letter-offset";
+  /**
+   * Present ("true") when the record carries a reference instead of the original value: the value is null because
+   * it would not fit the dead-letter topic, or the upload was refused as too large. Find the original at
+   * {@link #TOPIC}/{@link #PARTITION}/{@link #OFFSET} (while the topic retains it) and check it with
+   * {@link #SHA256}.
+   */
+  public static final String VALUE_OMITTED = "dead-letter-value-omitted";
+  /** Hex SHA-256 of the original record value (always set, also when the value is carried). */
+  public static final String SHA256 = "dead-letter-value-sha256";
+  /** Size of the original record value in bytes. */
+  public static final String SIZE = "dead-letter-value-bytes";
 
   private DeadLetters() {}
 }

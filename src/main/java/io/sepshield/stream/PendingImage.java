@@ -14,22 +14,26 @@ import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * A validated, decoded upload waiting in the batch buffer. It carries everything the output needs after a restart
- * (the buffer is a changelogged state store): the decoded pixels, the original record for the dead-letter topic,
- * where it came from and its headers.
+ * A validated upload waiting in the batch buffer: only what a restart needs (the buffer is a changelogged store),
+ * that is the original record (key, value, headers: the encoded image or its claim-check reference, and what the
+ * dead-letter topic needs) and where it came from. Pixels are not kept: the image is decoded again when its batch is
+ * crafted, so a changelog record is no bigger than the upload record.
  *
  * @param label class index, or {@link io.sepshield.data.LabeledImages#UNKNOWN_LABEL} to predict it
  * @param arrivedAt wall-clock time the processor accepted it, for max-delay and processing time
- * @param channels shape the pixels were decoded to (that of the engine at the time); 0 when unknown (format 1)
+ * @param width image width from its header (for the batch's pixel bound); 0 when unknown (formats 1 and 2 kept
+ *     pixels of the model's shape instead)
+ * @param claimSha256 hex SHA-256 of a claim-checked image as fetched when accepted, so the bytes crafted later are
+ *     the bytes that were checked; null when the image is inline
  */
 record PendingImage(String id, int label, long arrivedAt, String topic, int partition, long offset, long timestamp,
-    byte[] originalKey, byte[] originalValue, List<Header> headers, int channels, int height, int width,
-    byte[] pixels) {
-  // 2 added the shape: after a restart the buffer may hold images decoded for an earlier bundle's input shape.
-  private static final int FORMAT = 2;
+    byte[] originalKey, byte[] originalValue, List<Header> headers, int width, int height, String claimSha256) {
+  // 1: decoded pixels; 2: + their shape; 3: no pixels (decoded again at flush), + header size and claim-check SHA-256.
+  private static final int FORMAT = 3;
 
-  boolean hasShape(int c, int h, int w) {
-    return channels == c && height == h && width == w;
+  /** Pixels counted against max-batch-pixels. */
+  long pixelCount() {
+    return (long) width * height;
   }
 
   Headers kafkaHeaders() {
@@ -39,7 +43,7 @@ record PendingImage(String id, int label, long arrivedAt, String topic, int part
   }
 
   byte[] toBytes() {
-    ByteArrayOutputStream buffer = new ByteArrayOutputStream(pixels.length + originalValue.length + 256);
+    ByteArrayOutputStream buffer = new ByteArrayOutputStream(originalValue.length + 256);
     try (DataOutputStream out = new DataOutputStream(buffer)) {
       out.writeByte(FORMAT);
       out.writeUTF(id);
@@ -56,20 +60,20 @@ record PendingImage(String id, int label, long arrivedAt, String topic, int part
         out.writeUTF(h.key());
         writeBytes(out, h.value());
       }
-      out.writeInt(channels);
-      out.writeInt(height);
       out.writeInt(width);
-      writeBytes(out, pixels);
+      out.writeInt(height);
+      out.writeUTF(claimSha256 == null ? "" : claimSha256);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return buffer.toByteArray();
   }
 
+  /** Reads formats 1 to 3: a changelog written by an older version is restored, its pixels dropped. */
   static PendingImage fromBytes(byte[] bytes) {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
       int format = in.readUnsignedByte();
-      if (format != FORMAT && format != 1) {
+      if (format < 1 || format > FORMAT) {
         throw new IllegalStateException("pending image in unknown store format " + format);
       }
       String id = in.readUTF();
@@ -86,9 +90,20 @@ record PendingImage(String id, int label, long arrivedAt, String topic, int part
       for (int i = 0; i < n; i++) {
         headers.add(new RecordHeader(in.readUTF(), readBytes(in)));
       }
-      int[] shape = format == 1 ? new int[3] : new int[] {in.readInt(), in.readInt(), in.readInt()};
-      return new PendingImage(id, label, arrivedAt, topic, partition, offset, timestamp, key, value, headers,
-          shape[0], shape[1], shape[2], readBytes(in));
+      int width = 0;
+      int height = 0;
+      String sha = null;
+      if (format == 2) { // channels, height, width of the decoded pixels, then the pixels: the model's shape
+        in.readInt();
+        height = in.readInt();
+        width = in.readInt();
+      } else if (format == 3) {
+        width = in.readInt();
+        height = in.readInt();
+        sha = in.readUTF();
+      }
+      return new PendingImage(id, label, arrivedAt, topic, partition, offset, timestamp, key, value, headers, width,
+          height, sha == null || sha.isEmpty() ? null : sha);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -3,23 +3,32 @@ package io.sepshield.stream;
 import io.sepshield.avro.ProtectedImage;
 import io.sepshield.avro.ProtectionFailure;
 import io.sepshield.avro.UploadedImage;
+import io.sepshield.bundle.Sha256;
 import io.sepshield.data.ChwImage;
 import io.sepshield.data.ImageFormatException;
-import io.sepshield.data.ImageResize;
+import io.sepshield.data.DecodedUpload;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
+import io.sepshield.data.UploadDecoder;
 import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.registry.SchemaRegistryException;
+import io.sepshield.sep.EpsilonBall;
 import io.sepshield.sep.ProtectedBatch;
+import io.sepshield.storage.ClaimCheck;
+import io.sepshield.storage.ClaimCheckException;
+import io.sepshield.storage.StoreUnavailableException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -38,7 +47,7 @@ import io.sepshield.lifecycle.ProtectionEngine;
 import io.sepshield.service.StreamMetrics;
 
 /**
- * Validates and decodes uploads, buffers them in a changelogged store and protects them in micro-batches.
+ * Validates uploads, buffers them in a changelogged store and protects them in micro-batches of one image shape.
  *
  * <p>Works on raw bytes: Avro deserialization happens here rather than in a source serde, so that a record we
  * cannot read (bad magic byte, unknown schema id) reaches the dead-letter topic with its original bytes like any
@@ -48,8 +57,13 @@ import io.sepshield.service.StreamMetrics;
  *
  * <p>The engine comes from a {@link BundleHolder}: the processor moves to a newly installed bundle only with an
  * empty buffer (after a flush, before the first upload of a batch, or on a punctuation tick when nothing waits), so
- * a batch is crafted by one engine, for the input shape its images were decoded to, and its records carry that
- * engine's bundle id.
+ * a batch is crafted by one engine and its records carry that engine's bundle id.
+ *
+ * <p>Size limits hold before anything is sent: an upload over max-bytes is refused before it is buffered (and
+ * dead-lettered by reference), a protected image too large for a record goes to the claim-check store or, without
+ * one, to the dead-letter topic, and a dead letter too large for its topic carries a reference instead of the bytes.
+ * A record the broker refused would put the exactly-once transaction into an abortable state, so the same offset
+ * would fail on every retry and stall the partition.
  */
 final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byte[]> {
   private static final System.Logger LOG = System.getLogger(ProtectionProcessor.class.getName());
@@ -57,10 +71,12 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private static final int MAX_ID_CHARS = 1000;
   private static final Map<String, String> FORMAT_BY_CONTENT_TYPE = Map.of("image/png", "png", "image/jpeg", "jpeg",
       "image/jpg", "jpeg", "image/bmp", "bmp", "image/gif", "gif");
+  static final String PNG = "image/png";
 
   private final StreamSettings settings;
   private final BundleHolder bundles;
   private final StreamMetrics metrics;
+  private final ClaimCheck claimCheck;
   private final ConfluentAvroDeserializer<UploadedImage> uploads;
   private final ConfluentAvroSerializer<ProtectedImage> results;
   private final ConfluentAvroSerializer<ProtectionFailure> failures;
@@ -71,13 +87,22 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private KeyValueStore<String, byte[]> buffer;
   // Derived from the store (recomputed in init after a restore), so never out of step with it.
   private int pending;
+  private long pendingPixels;
   private long oldestArrival = Long.MAX_VALUE;
 
+  /** A buffered upload decoded again at flush. */
+  private record Item(String key, PendingImage pending, UploadedImage upload, DecodedUpload decoded) {
+    String shape() {
+      return decoded.channels() + "x" + decoded.height() + "x" + decoded.width();
+    }
+  }
+
   ProtectionProcessor(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
-      StreamMetrics metrics) {
+      StreamMetrics metrics, ClaimCheck claimCheck) {
     this.settings = settings;
     this.bundles = bundles;
     this.metrics = metrics;
+    this.claimCheck = claimCheck;
     this.uploads = new ConfluentAvroDeserializer<>(registry, UploadedImage.class);
     this.results = new ConfluentAvroSerializer<>(registry);
     this.results.configure(Map.of(), false);
@@ -92,11 +117,14 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     this.engine = lease.engine();
     this.buffer = context.getStateStore(ProtectionTopology.BUFFER_STORE);
     pending = 0; // init runs again on the same instance when Kafka Streams revives a task
+    pendingPixels = 0;
     oldestArrival = Long.MAX_VALUE;
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
+        PendingImage p = PendingImage.fromBytes(it.next().value);
         pending++;
-        oldestArrival = Math.min(oldestArrival, PendingImage.fromBytes(it.next().value).arrivedAt());
+        pendingPixels += p.pixelCount();
+        oldestArrival = Math.min(oldestArrival, p.arrivedAt());
       }
     }
     // A quarter of the max delay: a partial batch waits at most 1.25 × maxDelay.
@@ -140,19 +168,27 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     long now = context.currentSystemTimeMs();
     List<Header> headers = List.of(record.headers().toArray());
     UploadedImage upload = null;
+    byte[] stored;
     PendingImage image;
     try {
       upload = read(record, source.topic(), headers);
       image = accept(upload, record, source.topic(), source.partition(), source.offset(), now, headers);
+      stored = image.toBytes();
+      // Checked before buffering: a changelog record the broker refuses would fail every retry of this offset.
+      if (stored.length > settings.recordLimit()) {
+        throw new RejectedUpload(RejectedUpload.TOO_LARGE, "upload record with its headers needs " + stored.length
+            + " bytes in the buffer, limit " + settings.recordLimit());
+      }
     } catch (RejectedUpload e) {
       reject(e, upload == null ? null : upload.getId(), record.key(), record.value(), headers, source.topic(),
           source.partition(), source.offset(), record.timestamp());
       return;
     }
-    buffer.put(String.format(Locale.ROOT, "%010d-%019d", source.partition(), source.offset()), image.toBytes());
+    buffer.put(String.format(Locale.ROOT, "%010d-%019d", source.partition(), source.offset()), stored);
     pending++;
+    pendingPixels += image.pixelCount();
     oldestArrival = Math.min(oldestArrival, now);
-    if (pending >= settings.batchSize()) {
+    if (pending >= settings.batchSize() || pendingPixels >= settings.maxBatchPixels()) {
       flush();
     }
   }
@@ -184,17 +220,52 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     return upload;
   }
 
-  /** The upload checked, decoded and resized for the current engine, or why it cannot be protected. */
+  /**
+   * The upload checked (content type, byte and pixel limits from the header, label, and that it decodes), or why it
+   * cannot be protected. The pixels are dropped: the buffer keeps the record, and the image is decoded again when
+   * its batch is crafted. Decoding here as well keeps a corrupt upload from taking a place in a batch.
+   */
   private PendingImage accept(UploadedImage upload, Record<byte[], byte[]> record, String topic, int partition,
       long offset, long now, List<Header> headers) throws RejectedUpload {
-    String contentType = upload.getContentType().split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+    byte[] bytes = imageBytes(upload, null);
+    PngCodec.ImageInfo info = checkImage(upload, bytes);
+    checkLabel(upload);
+    decode(bytes);
+    return new PendingImage(upload.getId(), label(upload), now, topic, partition, offset, record.timestamp(),
+        record.key(), record.value(), headers, info.width(), info.height(),
+        upload.getImageUri() == null ? null : Sha256.of(bytes));
+  }
+
+  /**
+   * The encoded image: inline, or fetched through the claim check (only from allowed locations, at most max-bytes,
+   * matching {@code pinnedSha256} when given, else the record's own imageSha256).
+   */
+  private byte[] imageBytes(UploadedImage upload, String pinnedSha256) throws RejectedUpload {
+    if (upload.getImageUri() == null) {
+      int size = upload.getImage().remaining();
+      if (size > settings.maxBytes()) {
+        throw new RejectedUpload(RejectedUpload.TOO_LARGE, size + " bytes, limit " + settings.maxBytes());
+      }
+      return toArray(upload.getImage());
+    }
+    if (upload.getImage().hasRemaining()) {
+      throw new RejectedUpload(RejectedUpload.CLAIM_CHECK_ERROR, "both image bytes and imageUri are set");
+    }
+    try {
+      return claimCheck.fetch(upload.getImageUri(), pinnedSha256 != null ? pinnedSha256 : upload.getImageSha256(),
+          settings.maxBytes());
+    } catch (ClaimCheckException e) {
+      throw new RejectedUpload(e.kind() == ClaimCheckException.Kind.TOO_LARGE ? RejectedUpload.TOO_LARGE
+          : RejectedUpload.CLAIM_CHECK_ERROR, e.kind() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Content type, magic bytes and the size the header announces (a decompression bomb is refused unopened). */
+  private PngCodec.ImageInfo checkImage(UploadedImage upload, byte[] bytes) throws RejectedUpload {
+    String contentType = contentType(upload);
     if (!settings.allowedContentTypes().contains(contentType)) {
       throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "content type '" + upload.getContentType()
           + "' is not accepted; accepted: " + settings.allowedContentTypes());
-    }
-    byte[] bytes = toArray(upload.getImage());
-    if (bytes.length > settings.maxBytes()) {
-      throw new RejectedUpload(RejectedUpload.TOO_LARGE, bytes.length + " bytes, limit " + settings.maxBytes());
     }
     String format = PngCodec.detectFormat(bytes);
     if (format == null) {
@@ -204,33 +275,62 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "content type " + contentType
           + " but the data is " + format.toUpperCase(Locale.ROOT));
     }
-    ChwImage decoded;
+    PngCodec.ImageInfo info;
     try {
-      // Header first: a decompression bomb is refused before its pixels are allocated.
-      PngCodec.ImageInfo info = PngCodec.probe(bytes);
-      if (info.width() > settings.maxWidth() || info.height() > settings.maxHeight()
-          || (long) info.width() * info.height() > settings.maxPixels()) {
-        throw new RejectedUpload(RejectedUpload.TOO_LARGE, info.width() + "x" + info.height() + " pixels, limit "
-            + settings.maxWidth() + "x" + settings.maxHeight() + " and " + settings.maxPixels() + " pixels");
-      }
-      decoded = PngCodec.decode(bytes, engine.channels());
+      info = PngCodec.probe(bytes);
     } catch (ImageFormatException e) {
       throw new RejectedUpload(RejectedUpload.DECODE_ERROR, e.getMessage(), e);
     }
-    if (decoded.height() != engine.height() || decoded.width() != engine.width()) {
-      decoded = ImageResize.resize(decoded, engine.height(), engine.width());
+    if (info.width() > settings.maxWidth() || info.height() > settings.maxHeight()
+        || (long) info.width() * info.height() > settings.maxPixels()) {
+      throw new RejectedUpload(RejectedUpload.TOO_LARGE, info.width() + "x" + info.height() + " pixels, limit "
+          + settings.maxWidth() + "x" + settings.maxHeight() + " and " + settings.maxPixels() + " pixels");
     }
-    int label = upload.getLabel() == null ? LabeledImages.UNKNOWN_LABEL : upload.getLabel();
+    return info;
+  }
+
+  private void checkLabel(UploadedImage upload) throws RejectedUpload {
+    int label = label(upload);
     if (label != LabeledImages.UNKNOWN_LABEL && (label < 0 || label >= engine.numClasses())) {
       throw new RejectedUpload(RejectedUpload.INVALID_LABEL, "label " + label + " outside 0.."
           + (engine.numClasses() - 1));
     }
-    return new PendingImage(upload.getId(), label, now, topic, partition, offset, record.timestamp(), record.key(),
-        record.value(), headers, engine.channels(), engine.height(), engine.width(), decoded.pixels());
   }
 
-  /** Protects everything in the buffer, forwards the results, empties the buffer and adopts a newer bundle. */
+  private static int label(UploadedImage upload) {
+    return upload.getLabel() == null ? LabeledImages.UNKNOWN_LABEL : upload.getLabel();
+  }
+
+  private static String contentType(UploadedImage upload) {
+    return upload.getContentType().split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * Decodes the upload at its own size and colour (EXIF orientation applied, alpha kept aside, metadata stripped);
+   * the engine crafts through a differentiable resize to the bundle's input. A refusal keeps the decoder's kind.
+   */
+  private DecodedUpload decode(byte[] bytes) throws RejectedUpload {
+    try {
+      return UploadDecoder.decode(bytes, new UploadDecoder.Options(Set.of(), settings.maxWidth(),
+          settings.maxHeight(), settings.maxPixels()));
+    } catch (ImageFormatException e) {
+      String reason = switch (e.kind()) {
+        case TOO_LARGE -> RejectedUpload.TOO_LARGE;
+        case MULTI_FRAME -> RejectedUpload.MULTI_FRAME;
+        case UNSUPPORTED -> RejectedUpload.UNSUPPORTED_FORMAT;
+        default -> RejectedUpload.DECODE_ERROR;
+      };
+      throw new RejectedUpload(reason, e.kind() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Protects everything in the buffer: decodes each upload again, crafts images of one shape together in chunks of
+   * at most batch-size images and max-batch-pixels pixels (an image alone may exceed it), forwards the results,
+   * empties the buffer and adopts a newer bundle.
+   */
   private void flush() {
+    Map<String, List<Item>> byShape = new LinkedHashMap<>();
     List<KeyValue<String, PendingImage>> buffered = new ArrayList<>(pending);
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
@@ -238,37 +338,69 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         buffered.add(KeyValue.pair(kv.key, PendingImage.fromBytes(kv.value)));
       }
     }
-    List<KeyValue<String, PendingImage>> batch = new ArrayList<>(buffered.size());
     for (KeyValue<String, PendingImage> kv : buffered) {
-      PendingImage p = kv.value;
-      if (!p.hasShape(engine.channels(), engine.height(), engine.width())) {
-        p = decodeAgain(kv.key, p);
-      }
-      if (p != null) {
-        batch.add(KeyValue.pair(kv.key, p));
+      Item item = decodeBuffered(kv.key, kv.value);
+      if (item != null) {
+        byShape.computeIfAbsent(item.shape(), s -> new ArrayList<>()).add(item);
       }
     }
-    if (batch.isEmpty()) {
-      pending = 0;
-      oldestArrival = Long.MAX_VALUE;
-      adoptCurrentBundle();
-      return;
+    for (List<Item> sameShape : byShape.values()) {
+      int from = 0;
+      while (from < sameShape.size()) {
+        long perImage = (long) sameShape.get(from).decoded().height() * sameShape.get(from).decoded().width();
+        int n = (int) Math.max(1, Math.min(settings.batchSize(), settings.maxBatchPixels() / perImage));
+        int to = Math.min(sameShape.size(), from + n);
+        craft(sameShape.subList(from, to));
+        from = to;
+      }
     }
-    int size = engine.channels() * engine.height() * engine.width();
+    pending = 0;
+    pendingPixels = 0;
+    oldestArrival = Long.MAX_VALUE;
+    adoptCurrentBundle();
+  }
+
+  /**
+   * A buffered upload decoded for crafting (read again from its record, its claim-checked bytes pinned to the
+   * SHA-256 seen on arrival), or null after dead-lettering it: it may not decode, or no longer fit the engine (its
+   * label after a bundle swap).
+   */
+  private Item decodeBuffered(String key, PendingImage p) {
+    Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
+        p.kafkaHeaders());
+    UploadedImage upload = null;
+    try {
+      upload = read(original, p.topic(), p.headers());
+      byte[] bytes = imageBytes(upload, p.claimSha256());
+      checkImage(upload, bytes);
+      checkLabel(upload);
+      return new Item(key, p, upload, decode(bytes));
+    } catch (RejectedUpload e) {
+      reject(e, upload == null ? p.id() : upload.getId(), p.originalKey(), p.originalValue(), p.headers(),
+          p.topic(), p.partition(), p.offset(), p.timestamp());
+      buffer.delete(key);
+      return null;
+    }
+  }
+
+  /** Crafts images of one shape together and forwards (or dead-letters) each. */
+  private void craft(List<Item> batch) {
+    ChwImage first = batch.get(0).decoded().colour();
+    int size = first.channels() * first.height() * first.width();
     byte[] pixels = new byte[batch.size() * size];
     int[] labels = new int[batch.size()];
     List<String> ids = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
-      PendingImage p = batch.get(i).value;
-      System.arraycopy(p.pixels(), 0, pixels, i * size, size);
-      labels[i] = p.label();
-      ids.add(p.id());
+      Item item = batch.get(i);
+      System.arraycopy(item.decoded().colour().pixels(), 0, pixels, i * size, size);
+      labels[i] = item.pending().label();
+      ids.add(item.pending().id());
     }
     ProtectedBatch result = null;
     RuntimeException failure = null;
     try {
       long t0 = System.nanoTime();
-      result = engine.protect(new LabeledImages(engine.channels(), engine.height(), engine.width(), pixels, labels,
+      result = engine.protect(new LabeledImages(first.channels(), first.height(), first.width(), pixels, labels,
           engine.classNames(), ids));
       metrics.batchCrafted(batch.size(), System.nanoTime() - t0);
     } catch (RuntimeException e) {
@@ -276,48 +408,39 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     }
     long now = context.currentSystemTimeMs();
     for (int i = 0; i < batch.size(); i++) {
-      PendingImage p = batch.get(i).value;
-      if (result == null) {
-        reject(new RejectedUpload(RejectedUpload.PROTECTION_ERROR, String.valueOf(failure), failure), p.id(),
-            p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(), p.timestamp());
-      } else {
-        forwardProtected(p, result, i, now);
+      Item item = batch.get(i);
+      PendingImage p = item.pending();
+      try {
+        if (result == null) {
+          throw new RejectedUpload(RejectedUpload.PROTECTION_ERROR, String.valueOf(failure), failure);
+        }
+        forwardProtected(item, result, i, now);
+      } catch (RejectedUpload e) {
+        reject(e, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(),
+            p.timestamp());
       }
-      buffer.delete(batch.get(i).key);
-    }
-    pending = 0;
-    oldestArrival = Long.MAX_VALUE;
-    adoptCurrentBundle();
-  }
-
-  /**
-   * An image the buffer restored after a restart, decoded for another bundle's input shape (the instance came back
-   * with a newer bundle): decoded again from its original record for this engine, or dead-lettered if it no longer
-   * fits (e.g. its label). Null when rejected.
-   */
-  private PendingImage decodeAgain(String key, PendingImage p) {
-    Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
-        p.kafkaHeaders());
-    try {
-      return accept(read(original, p.topic(), p.headers()), original, p.topic(), p.partition(), p.offset(),
-          p.arrivedAt(), p.headers());
-    } catch (RejectedUpload e) {
-      reject(e, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(),
-          p.timestamp());
-      buffer.delete(key);
-      return null;
+      buffer.delete(item.key());
     }
   }
 
-  private void forwardProtected(PendingImage p, ProtectedBatch result, int i, long now) {
+  private void forwardProtected(Item item, ProtectedBatch result, int i, long now) throws RejectedUpload {
+    PendingImage p = item.pending();
+    ChwImage original = item.decoded().colour();
+    byte[] crafted = result.images().image(i);
     var s = engine.settings();
-    ProtectedImage out = ProtectedImage.newBuilder()
+    // The ε-bound on the delivered pixels, every pixel and channel, before anything leaves the processor.
+    int delta = EpsilonBall.maxAbsDelta(original.pixels(), crafted);
+    if (delta > EpsilonBall.maxLevels(s.epsilon())) {
+      throw new RejectedUpload(RejectedUpload.EPSILON_VIOLATION, "max |δ| = " + delta + "/255 > ε = "
+          + s.epsilon255() + "/255 at " + item.shape());
+    }
+    byte[] png = item.decoded().encodePng(crafted); // alpha re-attached untouched
+    ProtectedImage.Builder out = ProtectedImage.newBuilder()
         .setId(p.id())
-        .setPng(java.nio.ByteBuffer.wrap(PngCodec.encode(result.images().image(i), engine.channels(),
-            engine.height(), engine.width())))
-        .setWidth(engine.width())
-        .setHeight(engine.height())
-        .setChannels(engine.channels())
+        .setPng(ByteBuffer.wrap(png))
+        .setWidth(original.width())
+        .setHeight(original.height())
+        .setChannels(original.channels())
         .setEpsilon255(s.epsilon255())
         .setMethod(s.method().cliName().toUpperCase(Locale.ROOT))
         .setProfile(engine.profile())
@@ -325,16 +448,41 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         .setTargetClass(result.targets()[i])
         .setLabel(result.images().label(i))
         .setLabelPredicted(result.labelPredicted()[i])
-        .setMaxAbsDelta255(result.maxAbsDelta()[i])
+        .setMaxAbsDelta255(delta)
         // From acceptance to publication, so it includes the wait for the batch to fill.
         .setProcessingMillis(now - p.arrivedAt())
         .setProtectedAt(Instant.ofEpochMilli(now))
-        .build();
+        .setContentType(PNG)
+        .setOriginalContentType(contentType(item.upload()))
+        .setHasAlpha(item.decoded().alpha() != null)
+        .setReductions(item.decoded().reductions());
+    byte[] key = utf8(p.id());
+    Headers headers = p.kafkaHeaders();
+    boolean stored = false;
+    if (claimCheck.canStore() && png.length > claimCheck.settings().outputThreshold()) {
+      claimChecked(out, png);
+      stored = true;
+    }
     // A registry outage here propagates and fails the task: the transaction aborts and the batch is redone.
-    byte[] value = results.serialize(settings.protectedTopic(), out);
-    context.forward(new Record<>(p.id().getBytes(StandardCharsets.UTF_8), value, p.timestamp(), p.kafkaHeaders()),
-        ProtectionTopology.PROTECTED_SINK);
+    byte[] value = results.serialize(settings.protectedTopic(), out.build());
+    if (recordSize(key, value, headers) > settings.recordLimit() && !stored && claimCheck.canStore()) {
+      claimChecked(out, png);
+      value = results.serialize(settings.protectedTopic(), out.build());
+    }
+    int size = recordSize(key, value, headers);
+    if (size > settings.recordLimit()) { // never send what the broker refuses: it would fail the whole transaction
+      throw new RejectedUpload(RejectedUpload.OUTPUT_TOO_LARGE, "protected record needs " + size
+          + " bytes, limit " + settings.recordLimit() + (claimCheck.canStore() ? ""
+              : "; set sep-shield.stream.claim-check-output to store large outputs by reference"));
+    }
+    context.forward(new Record<>(key, value, p.timestamp(), headers), ProtectionTopology.PROTECTED_SINK);
     metrics.protectedImage(p.timestamp(), now);
+  }
+
+  /** Moves the PNG to the claim-check store: the record carries its URI and SHA-256, {@code png} is empty. */
+  private void claimChecked(ProtectedImage.Builder out, byte[] png) {
+    ClaimCheck.Stored stored = claimCheck.store(png, ".png", PNG);
+    out.setPng(ByteBuffer.allocate(0)).setPngUri(stored.uri()).setPngSha256(stored.sha256());
   }
 
   private void reject(RejectedUpload e, String id, byte[] key, byte[] value, List<Header> headers, String topic,
@@ -348,21 +496,60 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     }
     switch (settings.errorStrategy()) {
       case DEAD_LETTER_QUEUE -> {
-        Headers h = new RecordHeaders();
-        headers.forEach(h::add);
-        h.add(DeadLetters.REASON, utf8(e.reason()));
-        h.add(DeadLetters.CAUSE, utf8(cause));
-        h.add(DeadLetters.TOPIC, utf8(topic));
-        h.add(DeadLetters.PARTITION, utf8(Integer.toString(partition)));
-        h.add(DeadLetters.OFFSET, utf8(Long.toString(offset)));
-        context.forward(new Record<>(key, value, timestamp, h), ProtectionTopology.DEAD_LETTER_SINK);
-        LOG.log(System.Logger.Level.INFO, "dead-lettered {0}: {1} {2}", where, e.reason(), cause);
+        // By reference when the bytes are the problem or would not fit: the partition keeps flowing either way.
+        boolean omit = value != null && (RejectedUpload.TOO_LARGE.equals(e.reason())
+            || recordSize(key, value, deadLetterHeaders(headers, e, cause, topic, partition, offset, value, false))
+                > settings.recordLimit());
+        byte[] deadKey = key;
+        Headers h = deadLetterHeaders(headers, e, cause, topic, partition, offset, value, omit);
+        if (recordSize(key, omit ? null : value, h) > settings.recordLimit()) {
+          // Only when the upload's own key and headers fill the limit: keep the reference, drop them.
+          deadKey = null;
+          omit = value != null;
+          h = deadLetterHeaders(List.of(), e, cause, topic, partition, offset, value, omit);
+        }
+        context.forward(new Record<>(deadKey, omit ? null : value, timestamp, h),
+            ProtectionTopology.DEAD_LETTER_SINK);
+        LOG.log(System.Logger.Level.INFO, "dead-lettered {0}: {1} {2}{3}", where, e.reason(), cause,
+            omit ? " (by reference, value omitted)" : "");
       }
       case CONTINUE -> {
         LOG.log(System.Logger.Level.WARNING, "skipped {0}: {1} {2}", where, e.reason(), e.getMessage());
       }
       case FAIL -> throw new StreamsException("cannot protect " + where + ": " + e.reason() + " " + e.getMessage(), e);
     }
+  }
+
+  /** The upload's headers plus the dead-letter headers ({@link DeadLetters}). */
+  private static Headers deadLetterHeaders(List<Header> carried, RejectedUpload e, String cause, String topic,
+      int partition, long offset, byte[] value, boolean omitted) {
+    Headers h = new RecordHeaders();
+    carried.forEach(h::add);
+    h.add(DeadLetters.REASON, utf8(e.reason()));
+    h.add(DeadLetters.CAUSE, utf8(cause));
+    h.add(DeadLetters.TOPIC, utf8(topic));
+    h.add(DeadLetters.PARTITION, utf8(Integer.toString(partition)));
+    h.add(DeadLetters.OFFSET, utf8(Long.toString(offset)));
+    if (value != null) {
+      h.add(DeadLetters.SHA256, utf8(Sha256.of(value)));
+      h.add(DeadLetters.SIZE, utf8(Integer.toString(value.length)));
+    }
+    if (omitted) {
+      h.add(DeadLetters.VALUE_OMITTED, utf8("true"));
+    }
+    return h;
+  }
+
+  /**
+   * An upper bound on the bytes a record takes in a batch (key, value, header names and values, plus framing): what
+   * is compared with the topic's max.message.bytes and the producer's max.request.size before sending.
+   */
+  static int recordSize(byte[] key, byte[] value, Headers headers) {
+    long size = 128L + (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
+    for (Header h : headers) {
+      size += 10L + h.key().getBytes(StandardCharsets.UTF_8).length + (h.value() == null ? 0 : h.value().length);
+    }
+    return (int) Math.min(Integer.MAX_VALUE, size);
   }
 
   /**
@@ -378,8 +565,12 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         .setTopic(topic).setPartition(partition).setOffset(offset).setFailedAt(Instant.now()).build();
     Headers h = new RecordHeaders();
     headers.forEach(h::add);
-    context.forward(new Record<>(id != null ? utf8(id) : key, failures.serialize(settings.failuresTopic(), failure),
-        timestamp, h), ProtectionTopology.FAILURES_SINK);
+    byte[] failureKey = id != null ? utf8(id) : key;
+    byte[] value = failures.serialize(settings.failuresTopic(), failure);
+    if (recordSize(failureKey, value, h) > settings.recordLimit()) {
+      h = new RecordHeaders(); // the upload's headers alone fill the limit: the event goes without them
+    }
+    context.forward(new Record<>(failureKey, value, timestamp, h), ProtectionTopology.FAILURES_SINK);
   }
 
   /** A registry failure that is no verdict on the data (outage, 5xx, 401/403, 408, 429): retry, never dead-letter. */
@@ -387,7 +578,17 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     return SchemaRegistryException.retriableCause(e);
   }
 
-  private static byte[] toArray(java.nio.ByteBuffer b) {
+  /** An object store that failed (not a bad reference): retried like a registry outage. */
+  static boolean storeUnavailable(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof StoreUnavailableException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static byte[] toArray(ByteBuffer b) {
     byte[] out = new byte[b.remaining()];
     b.duplicate().get(out);
     return out;

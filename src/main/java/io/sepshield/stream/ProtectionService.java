@@ -1,6 +1,7 @@
 package io.sepshield.stream;
 
 import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.storage.ClaimCheck;
 import java.time.Duration;
 import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
@@ -13,7 +14,8 @@ import io.sepshield.service.StreamStats;
  * Runs the protection topology against a Kafka cluster. Owns the {@link KafkaStreams} instance, not the engines
  * (the {@link BundleHolder} does).
  *
- * <p>A stream thread that dies because the schema registry is unreachable is replaced after a pause, so processing
+ * <p>A stream thread that dies because the schema registry or the claim-check store is unreachable is replaced after
+ * a pause, so processing
  * resumes (from the last committed offsets, exactly once) when the registry is back; any other failure shuts the
  * client down, because retrying a bug or a FAIL-strategy rejection would only fail again.
  */
@@ -26,6 +28,7 @@ public final class ProtectionService implements AutoCloseable {
   private final Duration closeTimeout;
   private final KafkaStreams streams;
   private final AutoCloseable clientMetrics;
+  private final ClaimCheck claimCheck;
 
   /** With in-memory metrics and the default close timeout. */
   public ProtectionService(BundleHolder bundles, StreamSettings settings, Properties streamsConfig,
@@ -41,11 +44,15 @@ public final class ProtectionService implements AutoCloseable {
       SchemaRegistryClient registry, StreamMetrics metrics, Duration closeTimeout) {
     this.metrics = metrics;
     this.closeTimeout = closeTimeout;
-    streams = new KafkaStreams(ProtectionTopology.build(settings, bundles, registry, metrics), streamsConfig);
+    this.claimCheck = new ClaimCheck(settings.claimCheck());
+    streams = new KafkaStreams(ProtectionTopology.build(settings, bundles, registry, metrics, claimCheck),
+        streamsConfig);
     clientMetrics = metrics.bindKafkaClient(streams);
     streams.setUncaughtExceptionHandler(e -> {
-      if (ProtectionProcessor.registryUnreachable(e)) {
-        LOG.log(System.Logger.Level.WARNING, "schema registry unreachable; retrying in " + OUTAGE_PAUSE, e);
+      boolean registryDown = ProtectionProcessor.registryUnreachable(e);
+      if (registryDown || ProtectionProcessor.storeUnavailable(e)) {
+        LOG.log(System.Logger.Level.WARNING, (registryDown ? "schema registry" : "claim-check store")
+            + " unreachable; retrying in " + OUTAGE_PAUSE, e);
         try {
           Thread.sleep(OUTAGE_PAUSE.toMillis()); // runs on the dying stream thread, so nothing else is held up
         } catch (InterruptedException interrupted) {
@@ -100,6 +107,9 @@ public final class ProtectionService implements AutoCloseable {
       clientMetrics.close();
     } catch (Exception e) {
       LOG.log(System.Logger.Level.WARNING, "could not unbind the Kafka client metrics", e);
+    }
+    if (stopped) {
+      claimCheck.close(); // not under a stream thread still crafting past the close timeout
     }
     if (stopped) {
       LOG.log(System.Logger.Level.INFO, "protection stream stopped in {0} ms", ms);

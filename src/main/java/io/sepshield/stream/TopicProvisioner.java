@@ -14,6 +14,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * Creates the service's topics when they are missing, so that {@code serve} works against a fresh cluster, and
@@ -76,9 +77,27 @@ public final class TopicProvisioner {
             + entry.getKey(), e);
       }
     }
-    Map<String, Integer> partitions = describe(topics.stream().map(TopicSpec::name).toList());
+    Map<String, Integer> partitions = describeAfterCreation(topics.stream().map(TopicSpec::name).toList());
     LOG.log(System.Logger.Level.INFO, "topics " + partitions + (created.isEmpty() ? "" : "; created " + created));
     return partitions;
+  }
+
+  /**
+   * The controller acknowledges a creation before every broker's metadata cache has the topic, so a describe right
+   * after it may see "unknown topic" for a moment: retried for a few seconds.
+   */
+  private Map<String, Integer> describeAfterCreation(List<String> names) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        return describe(names);
+      } catch (IllegalStateException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
   }
 
   /** Partition counts of existing topics; fails naming the first missing one. */

@@ -188,15 +188,44 @@ class ProtectionTopologyTest {
   }
 
   @Test
-  void largerImagesAreResizedToTheBundleShape() throws Exception {
+  void imagesComeBackAtTheirOwnSizeAndColourWithAlphaWithinEpsilon() throws Exception {
+    // 30×24 gray, and 20×14 RGB with alpha: crafted through the resize to the 12×12 gray bundle, delivered as sent.
     start(StreamSettings.defaults(1, MAX_DELAY));
     byte[] big = ImageResize.resize(data.image(5), 1, 12, 12, 30, 24);
     send("big", bytes(StreamFixtures.upload("big", "image/png", PngCodec.encode(big, 1, 30, 24), 1)), "t");
     ProtectedImage p = protectedImages.readValue();
-    assertEquals(12, p.getHeight());
-    assertEquals(12, p.getWidth());
-    assertEquals(12 * 12, PngCodec.decode(toArray(p.getPng()), 1).pixels().length);
+    assertEquals(30, p.getHeight());
+    assertEquals(24, p.getWidth());
+    assertEquals(1, p.getChannels());
+    assertFalse(p.getHasAlpha());
+    byte[] out = PngCodec.decode(toArray(p.getPng()), 1).pixels();
+    int delta = EpsilonBall.maxAbsDelta(big, out);
+    assertTrue(delta > 0 && delta <= StreamFixtures.EPS255, "ε-bound at full size: " + delta);
+
+    java.awt.image.BufferedImage rgba = new java.awt.image.BufferedImage(20, 14,
+        java.awt.image.BufferedImage.TYPE_INT_ARGB);
+    java.util.Random random = new java.util.Random(5);
+    for (int y = 0; y < 14; y++) {
+      for (int x = 0; x < 20; x++) {
+        rgba.setRGB(x, y, (x * 12) << 24 | random.nextInt(1 << 24));
+      }
+    }
+    var buffer = new java.io.ByteArrayOutputStream();
+    javax.imageio.ImageIO.write(rgba, "png", buffer);
+    byte[] upload = buffer.toByteArray();
+    send("rgba", bytes(StreamFixtures.upload("rgba", "image/png", upload, 2)), "t");
+    ProtectedImage q = protectedImages.readValue();
+    assertEquals(List.of(14, 20, 3, true), List.of(q.getHeight(), q.getWidth(), q.getChannels(), q.getHasAlpha()));
+    io.sepshield.data.DecodedUpload sent = io.sepshield.data.UploadDecoder.decode(upload,
+        io.sepshield.data.UploadDecoder.Options.DEFAULT);
+    io.sepshield.data.DecodedUpload delivered = io.sepshield.data.UploadDecoder.decode(toArray(q.getPng()),
+        io.sepshield.data.UploadDecoder.Options.DEFAULT);
+    assertArrayEquals(sent.alpha(), delivered.alpha(), "alpha passes through untouched");
+    int rgbDelta = EpsilonBall.maxAbsDelta(sent.colour().pixels(), delivered.colour().pixels());
+    assertTrue(rgbDelta > 0 && rgbDelta <= StreamFixtures.EPS255, "ε-bound on every channel: " + rgbDelta);
+    assertEquals(rgbDelta, q.getMaxAbsDelta255());
   }
+
 
   @Test
   void badInputsGoToTheDeadLetterTopicWithOriginalBytesAndHeaders() {
@@ -230,7 +259,15 @@ class ProtectionTopologyTest {
     long offset = 1; // good-0 is at offset 0
     for (TestRecord<byte[], byte[]> r : dlq) {
       String key = new String(r.key(), StandardCharsets.UTF_8);
-      assertArrayEquals(bad.get(key), r.value(), "original bytes of " + key);
+      if (expectedReason.get(key).equals("TOO_LARGE")) { // by reference: coordinates and SHA-256, not the bytes
+        assertNull(r.value(), key);
+        assertEquals("true", header(r, DeadLetters.VALUE_OMITTED));
+      } else {
+        assertArrayEquals(bad.get(key), r.value(), "original bytes of " + key);
+        assertNull(r.headers().lastHeader(DeadLetters.VALUE_OMITTED), key);
+      }
+      assertEquals(io.sepshield.bundle.Sha256.of(bad.get(key)), header(r, DeadLetters.SHA256), key);
+      assertEquals(Integer.toString(bad.get(key).length), header(r, DeadLetters.SIZE), key);
       assertEquals(expectedReason.get(key), header(r, DeadLetters.REASON), key);
       assertFalse(header(r, DeadLetters.CAUSE).isBlank());
       assertEquals(ProtectionTopology.UPLOADS_TOPIC, header(r, DeadLetters.TOPIC));
@@ -366,7 +403,7 @@ class ProtectionTopologyTest {
     send("a", bytes(StreamFixtures.pngUpload(data, 0, "a")), "t");
     holder.install(StreamFixtures.engine("bundle-16px", ensemble16, newClosed::incrementAndGet)); // mid-batch
     assertEquals(0, oldClosed.get(), "a is buffered for the old engine's shape");
-    send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // decoded for the old engine too
+    send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // crafted by the old engine too
     send("c", bytes(StreamFixtures.pngUpload(data, 2, "c")), "t"); // after the boundary: the new engine
     send("d", bytes(StreamFixtures.pngUpload(data16, 3, "d")), "t");
 
@@ -374,13 +411,13 @@ class ProtectionTopologyTest {
     assertEquals(List.of("a", "b", "c", "d"), out.stream().map(TestRecord::key).toList());
     for (int i = 0; i < 4; i++) {
       ProtectedImage p = out.get(i).value();
-      int side = i < 2 ? 12 : 16;
+      int side = i % 2 == 0 ? 12 : 16; // each at its own size, whichever bundle crafted it
       assertEquals(i < 2 ? "bundle-12px" : "bundle-16px", p.getBundleId(), p.getId());
       assertEquals(side, p.getWidth(), p.getId());
       assertEquals(side * side, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
       assertTrue(p.getMaxAbsDelta255() > 0 && p.getMaxAbsDelta255() <= StreamFixtures.EPS255);
     }
-    assertEquals(2, stats.batches());
+    assertEquals(4, stats.batches(), "two flushes of two shapes each: one batch per shape");
     assertEquals(1, oldClosed.get(), "freed once the batch that used it was done");
     assertEquals(0, newClosed.get());
     assertEquals("bundle-16px", holder.currentBundleId());
@@ -393,33 +430,96 @@ class ProtectionTopologyTest {
   }
 
   @Test
-  void imagesRestoredForAnotherInputShapeAreDecodedAgain() throws Exception {
-    // An instance restarted with a newer bundle of another input shape: its buffer still holds a 12×12 image.
+  void imagesRestoredFromAnOlderChangelogFormatAreDecodedAgain() throws Exception {
+    // An instance restarted with a newer bundle of another input shape, its buffer restored from a changelog written
+    // by an older version: format 2 (pixels of the old 12×12 shape) and format 1 (pixels without a shape).
     BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-16px", ensemble16, () -> {}));
-    start(StreamSettings.defaults(2, MAX_DELAY), registry, holder);
+    start(StreamSettings.defaults(3, MAX_DELAY), registry, holder);
     byte[] original = bytes(StreamFixtures.pngUpload(data, 0, "restored"));
-    PendingImage stale = new PendingImage("restored", data.label(0), 0, ProtectionTopology.UPLOADS_TOPIC, 0, 99,
-        0, utf8("restored"), original, List.of(), 1, 12, 12, data.image(0));
-    driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).put("restored", stale.toBytes());
+    var store = driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE);
+    store.put("restored", legacyPendingImage(2, "restored", data.label(0), 99, original, data.image(0)));
+    byte[] v1 = bytes(StreamFixtures.pngUpload(data, 2, "restored-v1"));
+    store.put("restored-v1", legacyPendingImage(1, "restored-v1", data.label(2), 97, v1, data.image(2)));
     byte[] badLabel = bytes(StreamFixtures.upload("bad-label", "image/png", PngCodec.encode(data.image(1), 1, 12,
         12), 7));
-    PendingImage unfit = new PendingImage("bad-label", 7, 0, ProtectionTopology.UPLOADS_TOPIC, 0, 98, 0,
-        utf8("bad-label"), badLabel, List.of(), 1, 12, 12, data.image(1));
-    driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).put("bad-label", unfit.toBytes());
+    store.put("bad-label", legacyPendingImage(2, "bad-label", 7, 98, badLabel, data.image(1)));
     send("new", bytes(StreamFixtures.pngUpload(StreamFixtures.data16(), 0, "new")), "t");
     driver.advanceWallClockTime(MAX_DELAY.plusMillis(1));
 
     Map<String, ProtectedImage> out = new java.util.HashMap<>();
     protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
-    assertEquals(java.util.Set.of("restored", "new"), out.keySet());
-    for (ProtectedImage p : out.values()) {
-      assertEquals(16, p.getWidth(), p.getId());
-      assertEquals(16 * 16, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
+    assertEquals(java.util.Set.of("restored", "restored-v1", "new"), out.keySet());
+    for (ProtectedImage p : out.values()) { // each at its own size, crafted by the 16×16 bundle
+      int side = p.getId().equals("new") ? 16 : 12;
+      assertEquals(side, p.getWidth(), p.getId());
+      assertEquals(side * side, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
+      assertEquals("bundle-16px", p.getBundleId());
     }
+    assertEquals(2, stats.batches(), "one batch per image shape: 12×12 (two restored), 16×16");
     List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
     assertEquals(1, dlq.size(), "a restored image that no longer fits is dead-lettered, not dropped");
     assertEquals("INVALID_LABEL", header(dlq.get(0), DeadLetters.REASON));
     assertArrayEquals(badLabel, dlq.get(0).value());
+    try (var left = store.all()) {
+      assertFalse(left.hasNext(), "buffer empty after the flush");
+    }
+  }
+
+  @Test
+  void theBufferKeepsTheRecordNotPixels() {
+    start(StreamSettings.defaults(2, MAX_DELAY));
+    byte[] value = bytes(StreamFixtures.pngUpload(data, 0, "one"));
+    send("one", value, "t");
+    try (var buffered = driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+      byte[] stored = buffered.next().value;
+      assertTrue(stored.length < value.length + 200, "record plus coordinates: " + stored.length + " vs "
+          + value.length);
+      PendingImage p = PendingImage.fromBytes(stored);
+      assertArrayEquals(value, p.originalValue());
+      assertEquals(12 * 12, p.pixelCount());
+      assertEquals(0, p.offset());
+    }
+  }
+
+  @Test
+  void batchesAreBoundedByPixels() {
+    // 12×12 images, at most 300 pixels a batch: the third upload (432 pixels buffered) flushes, in batches of 2 + 1.
+    start(StreamSettings.defaults(8, MAX_DELAY).withBatching(300, Duration.ofSeconds(1)));
+    for (int i = 0; i < 3; i++) {
+      send("p-" + i, bytes(StreamFixtures.pngUpload(data, i, "p-" + i)), "t");
+    }
+    assertEquals(List.of("p-0", "p-1", "p-2"), keys(protectedImages));
+    assertEquals(2, stats.batches());
+  }
+
+  /** A buffered upload as versions with store formats 1 and 2 wrote it (decoded pixels in the record). */
+  private static byte[] legacyPendingImage(int format, String id, int label, long offset, byte[] value,
+      byte[] pixels) throws java.io.IOException {
+    var buffer = new java.io.ByteArrayOutputStream();
+    try (var out = new java.io.DataOutputStream(buffer)) {
+      out.writeByte(format);
+      out.writeUTF(id);
+      out.writeInt(label);
+      out.writeLong(0);
+      out.writeUTF(ProtectionTopology.UPLOADS_TOPIC);
+      out.writeInt(0);
+      out.writeLong(offset);
+      out.writeLong(0);
+      byte[] key = utf8(id);
+      out.writeInt(key.length);
+      out.write(key);
+      out.writeInt(value.length);
+      out.write(value);
+      out.writeInt(0); // headers
+      if (format == 2) {
+        out.writeInt(1);
+        out.writeInt(12);
+        out.writeInt(12);
+      }
+      out.writeInt(pixels.length);
+      out.write(pixels);
+    }
+    return buffer.toByteArray();
   }
 
   private static List<String> keys(TestOutputTopic<String, ProtectedImage> topic) {
