@@ -16,11 +16,19 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import io.sepshield.lifecycle.BundleUpdate;
 import io.sepshield.lifecycle.BundleUpdates;
+import io.sepshield.service.StreamConfig;
+import jakarta.inject.Inject;
+import java.util.HashMap;
+import java.util.Map;
 
 /** The retraining job from the command line. */
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Train the protecting model and write a checkpoint bundle (n equidistant checkpoints + centers).")
 public class TrainCommand implements Callable<Integer> {
+  /** For --publish-to: the same Kafka security and registry settings (auth, TLS) as {@code serve}. */
+  @Inject
+  StreamConfig config;
+
   @Option(names = "--data", defaultValue = "fashion-mnist:train", description = "Training data spec. Default: "
       + "${DEFAULT-VALUE}. Also folder:DIR, idx:IMAGES,LABELS, synthetic:...")
   String data;
@@ -102,7 +110,10 @@ public class TrainCommand implements Callable<Integer> {
     RetrainingJob.Result result = run();
     if (publishTo != null) {
       BundleUpdate update = BundleUpdate.of(result.bundleDir());
-      BundleUpdates.publish(publishTo, new SchemaRegistryClient(schemaRegistryUrl), bundleUpdatesTopic, update);
+      Map<String, Object> registryConfig = new HashMap<>(config.schemaRegistryConfig());
+      registryConfig.put("schema.registry.url", schemaRegistryUrl);
+      BundleUpdates.publish(publishTo, config.kafka(), SchemaRegistryClient.fromConfig(registryConfig),
+          bundleUpdatesTopic, update);
       System.out.printf("published bundle %s (%s, manifest sha256 %s) to %s%n", update.bundleId(),
           update.directory().toUri(), update.sha256(), bundleUpdatesTopic);
     }

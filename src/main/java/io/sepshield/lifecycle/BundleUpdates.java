@@ -77,10 +77,22 @@ public final class BundleUpdates implements AutoCloseable {
   /** Publishes an update and waits until the broker has it. */
   public static void publish(String bootstrapServers, SchemaRegistryClient registry, String topic,
       BundleUpdate update) throws ExecutionException, InterruptedException {
+    publish(bootstrapServers, Map.of(), registry, topic, update);
+  }
+
+  /**
+   * @param clientProperties Kafka client settings (security, timeouts), as {@code serve}'s
+   *     {@code sep-shield.stream.kafka.*}; they win over ours
+   */
+  public static void publish(String bootstrapServers, Map<String, String> clientProperties,
+      SchemaRegistryClient registry, String topic, BundleUpdate update)
+      throws ExecutionException, InterruptedException {
     ConfluentAvroSerializer<BundleUpdated> serializer = new ConfluentAvroSerializer<>(registry);
     serializer.configure(Map.of(), false);
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers, ProducerConfig.ACKS_CONFIG, "all"),
+    Map<String, Object> producerConfig = new java.util.HashMap<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers, ProducerConfig.ACKS_CONFIG, "all"));
+    producerConfig.putAll(clientProperties);
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig,
         new ByteArraySerializer(), new ByteArraySerializer())) {
       producer.send(new ProducerRecord<>(topic, KEY, serializer.serialize(topic, update.toAvro()))).get();
     }
