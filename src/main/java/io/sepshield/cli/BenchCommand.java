@@ -121,8 +121,13 @@ public class BenchCommand implements Callable<Integer> {
       common.put("n", settings.checkpoints().length == 0 ? ensemble.size() : settings.checkpoints().length);
       common.put("T", settings.steps());
       common.put("M", settings.innerSteps());
-      common.put("command", "sep-shield bench " + String.join(" ", spec.commandLine().getParseResult()
-          .originalArgs()));
+      // Under Quarkus the original arguments start with the subcommand's name; through main() they do not.
+      List<String> args = spec.commandLine().getParseResult().originalArgs();
+      String line = String.join(" ", args);
+      common.put("command", "sep-shield " + (!args.isEmpty() && args.get(0).equals("bench") ? line
+          : "bench " + line));
+      // oneDNN's instruction-set cap changes crafting speed (README Known limits, .mvn/cpu-env.sh).
+      common.put("dnnl_max_cpu_isa", System.getenv().getOrDefault("DNNL_MAX_CPU_ISA", "ALL"));
       List<Map<String, Object>> rows = EngineBenchmark.records(result, common);
       print(result, rows);
       if (json != null) {
