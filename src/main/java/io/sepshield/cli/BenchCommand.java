@@ -8,10 +8,7 @@ import io.sepshield.bench.EngineVariant;
 import io.sepshield.bundle.BundleLoader;
 import io.sepshield.model.DjlRuntime;
 import io.sepshield.sep.CheckpointEnsemble;
-import io.sepshield.sep.Method;
-import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
-import io.sepshield.sep.TargetMap;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,23 +44,8 @@ public class BenchCommand implements Callable<Integer> {
   @Option(names = "--classes", defaultValue = "10")
   int classes;
 
-  @Option(names = "--profile", defaultValue = "cpu", description = "paper, cpu or fast. Default: ${DEFAULT-VALUE}")
-  String profile;
-
-  @Option(names = "--method", defaultValue = "sep-fa-vr", description = "Default: ${DEFAULT-VALUE}")
-  String method;
-
-  @Option(names = "--steps", description = "T (profile default).")
-  Integer steps;
-
-  @Option(names = "--inner-steps", description = "M (profile default).")
-  Integer innerSteps;
-
-  @Option(names = "--checkpoints", description = "n (profile default).")
-  Integer checkpoints;
-
-  @Option(names = "--eps", defaultValue = "8", description = "In 1/255 levels. Default: ${DEFAULT-VALUE}")
-  float eps;
+  @Mixin
+  Options.Crafting crafting;
 
   @Option(names = "--batch-size", defaultValue = "64")
   int batchSize;
@@ -98,10 +80,9 @@ public class BenchCommand implements Callable<Integer> {
     long[] chw = parseInput(input);
     BundleLoader.LoadedBundle loaded = bundle == null ? null : BundleLoader.load(bundle, runtime.resolve());
     try (CheckpointEnsemble ensemble = loaded != null ? loaded.ensemble()
-        : EngineBenchmark.randomEnsemble(arch, checkpoints != null ? checkpoints
-            : Profile.parse(profile).checkpointCount(), chw, classes,
+        : EngineBenchmark.randomEnsemble(arch, crafting.checkpointCount(), chw, classes,
             runtime.resolve(), runtime.seed)) {
-      ProtectionSettings settings = settings(ensemble.size());
+      ProtectionSettings settings = crafting.settings(ensemble.size(), runtime.seed);
       long[] shape = ensemble.inputShape();
       String architecture = loaded != null ? loaded.manifest().architecture() : arch;
       String inputText = shape[0] + "x" + shape[1] + "x" + shape[2];
@@ -116,7 +97,7 @@ public class BenchCommand implements Callable<Integer> {
       common.put("weights", loaded != null ? "bundle " + loaded.manifest().bundleId() : "random");
       common.put("input", inputText);
       common.put("batch", batchSize);
-      common.put("profile", profile);
+      common.put("profile", crafting.profile);
       common.put("method", settings.method().toString());
       common.put("n", settings.checkpoints().length == 0 ? ensemble.size() : settings.checkpoints().length);
       common.put("T", settings.steps());
@@ -171,15 +152,6 @@ public class BenchCommand implements Callable<Integer> {
     }
     mapper.writeValue(json.toFile(), all);
     System.out.println("wrote " + json + " (" + all.size() + " records)");
-  }
-
-  ProtectionSettings settings(int available) {
-    ProtectionSettings base = Profile.parse(profile).settings(Method.parse(method), eps / 255f, available,
-        runtime.seed);
-    int[] chosen = checkpoints == null ? base.checkpoints() : Profile.evenlySpaced(checkpoints, available);
-    return new ProtectionSettings(base.method(), base.epsilon(), base.alpha(),
-        steps == null ? base.steps() : steps, innerSteps == null ? base.innerSteps() : innerSteps, chosen,
-        TargetMap.halfShift(), runtime.seed);
   }
 
   static long[] parseInput(String spec) {

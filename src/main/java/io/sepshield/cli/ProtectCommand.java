@@ -7,9 +7,7 @@ import io.sepshield.data.UploadDecoder;
 import io.sepshield.jobs.DatasetProtection;
 import io.sepshield.jobs.FolderProtection;
 import io.sepshield.jobs.ProtectedOutput;
-import io.sepshield.sep.Method;
 import io.sepshield.sep.Preprocessing;
-import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
 import io.sepshield.sep.Protector;
 import io.sepshield.sep.TargetMap;
@@ -39,29 +37,8 @@ public class ProtectCommand implements Callable<Integer> {
   @Option(names = "--unlabeled", description = "Ignore the labels and use pseudo-labels from the newest checkpoint.")
   boolean unlabeled;
 
-  @Option(names = "--method", defaultValue = "sep-fa-vr",
-      description = "sep-fa-vr, sep-fa, sep, baseline or noise. Default: ${DEFAULT-VALUE}")
-  String method;
-
-  @Option(names = "--profile", defaultValue = "cpu",
-      description = "paper (T=30 n=15 M=15), cpu (T=10 n=5 M=5) or fast (T=5 n=3 M=3). Default: ${DEFAULT-VALUE}")
-  String profile;
-
-  @Option(names = "--eps", defaultValue = "8", description = "L-inf radius in 1/255 levels. Default: ${DEFAULT-VALUE}")
-  float eps;
-
-  @Option(names = "--alpha", description = "Step size in 1/255 levels (profile default).")
-  Float alpha;
-
-  @Option(names = "--steps", description = "T, outer iterations (profile default).")
-  Integer steps;
-
-  @Option(names = "--inner-steps", description = "M, variance-reduced inner steps (profile default).")
-  Integer innerSteps;
-
-  @Option(names = "--checkpoints", description = "n, checkpoints used, spread evenly over the bundle (profile "
-      + "default).")
-  Integer checkpoints;
+  @Mixin
+  Options.Crafting crafting;
 
   @Option(names = "--target", defaultValue = "half", description = "Target map g: half ((y+K/2) mod K) or shift:N.")
   String target;
@@ -119,7 +96,7 @@ public class ProtectCommand implements Callable<Integer> {
       Protector protector = new Protector(loaded.ensemble(), settings);
       DatasetProtection.Result result = new DatasetProtection(System.err).run(protector, images, batchSize);
       ProtectedOutput.write(result.protectedImages(), out, format);
-      Path strip = DatasetProtection.writeBeforeAfter(images, result.protectedImages(), eps, 10,
+      Path strip = DatasetProtection.writeBeforeAfter(images, result.protectedImages(), crafting.eps, 10,
           out.resolve("before-after.png"), settings + "; bundle " + loaded.manifest().bundleId());
       System.out.println(result.summary().describe());
       System.out.println("wrote " + out + " (" + format + ") and " + strip);
@@ -169,12 +146,10 @@ public class ProtectCommand implements Callable<Integer> {
   }
 
   ProtectionSettings settings(int available) {
-    Profile p = Profile.parse(profile);
-    ProtectionSettings base = p.settings(Method.parse(method), eps / 255f, available, runtime.seed);
-    int[] chosen = checkpoints == null ? base.checkpoints() : Profile.evenlySpaced(checkpoints, available);
-    return new ProtectionSettings(base.method(), base.epsilon(), alpha == null ? base.alpha() : alpha / 255f,
-        steps == null ? base.steps() : steps, innerSteps == null ? base.innerSteps() : innerSteps, chosen,
+    ProtectionSettings s = crafting.settings(available, runtime.seed);
+    return new ProtectionSettings(s.method(), s.epsilon(), s.alpha(), s.steps(), s.innerSteps(), s.checkpoints(),
         TargetMap.parse(target), runtime.seed, new Preprocessing(Preprocessing.Aspect.parse(aspect),
         Preprocessing.Kernel.parse(resize)));
   }
+
 }
