@@ -150,9 +150,10 @@ public interface StreamConfig {
 
   /**
    * Largest width × height accepted. Crafting at full size holds many float copies of the image: peak resident memory
-   * was 1.9 GB for a 0.87-megapixel photo and 15.6 GB for 12 megapixels (fast profile, CPU, 2026-12-01, README
-   * Measured). 2 Mpixel (1920 × 1080 fits) keeps one image inside the chart's 4 GiB processor limit; raise it only
-   * with the pod's memory, or a photo that cannot fit would kill the pod on every retry.
+   * was 3.0 GB for a 1920 × 1080 photo with the fast profile, 7.3 GB with cpu, 15.6 GB for 12 megapixels with fast
+   * (CPU, 2026-12-01, README Measured). 2 Mpixel keeps one image inside the chart's 4 GiB processor limit with the
+   * default fast profile; raise it only with the pod's memory, or a photo that cannot fit would kill the pod on
+   * every retry.
    */
   @WithDefault("2097152")
   long maxPixels();
