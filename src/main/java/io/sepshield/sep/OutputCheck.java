@@ -50,24 +50,42 @@ public final class OutputCheck {
     return channels * height * width;
   }
 
+  /**
+   * What {@link #measure} found: the largest |δ| in 8-bit levels over every pixel and channel, and the first
+   * violation, if any (then {@code maxAbsDelta} is meaningless when the shapes differ: -1).
+   */
+  public record Measured(int maxAbsDelta, Optional<String> violation) {}
+
   /** 8-bit CHW protected pixels against the 8-bit CHW original. */
   public Optional<String> check(byte[] original, byte[] protectedPixels) {
+    return measure(original, protectedPixels).violation();
+  }
+
+  /**
+   * As {@link #check(byte[], byte[])}, and the max |δ| of the same pass: a caller that reports the figure need not
+   * scan the image again.
+   */
+  public Measured measure(byte[] original, byte[] protectedPixels) {
     if (original == null || protectedPixels == null) {
-      return Optional.of("no pixels");
+      return new Measured(-1, Optional.of("no pixels"));
     }
     if (original.length != size() || protectedPixels.length != size()) {
-      return Optional.of("shape: original " + original.length + " and protected " + protectedPixels.length
-          + " values, expected " + channels + "x" + height + "x" + width + " = " + size());
+      return new Measured(-1, Optional.of("shape: original " + original.length + " and protected "
+          + protectedPixels.length + " values, expected " + channels + "x" + height + "x" + width + " = " + size()));
     }
+    int worst = 0;
+    String violation = null;
     for (int i = 0; i < original.length; i++) {
       int o = original[i] & 0xff;
       int p = protectedPixels[i] & 0xff;
-      if (Math.abs(p - o) > maxLevels) {
-        return Optional.of("ε-bound: " + where(i) + " moved " + Math.abs(p - o) + " levels (" + o + " → " + p
-            + "), ε allows " + maxLevels);
+      int d = Math.abs(p - o);
+      if (d > maxLevels && violation == null) {
+        violation = "ε-bound: " + where(i) + " moved " + d + " levels (" + o + " → " + p + "), ε allows "
+            + maxLevels;
       }
+      worst = Math.max(worst, d);
     }
-    return Optional.empty();
+    return new Measured(worst, Optional.ofNullable(violation));
   }
 
   /** As {@link #check(byte[], byte[])}, and the crafted float image (CHW, [0,1] units) finite and in range. */
@@ -130,10 +148,10 @@ public final class OutputCheck {
     for (int i = 0; i < originals.size(); i++) {
       byte[] o = originals.image(i);
       byte[] p = images.image(i);
-      Optional<String> v = check(o, p);
-      if (v.isEmpty() && EpsilonBall.maxAbsDelta(o, p) != result.maxAbsDelta()[i]) {
-        v = Optional.of("reported max |δ| " + result.maxAbsDelta()[i] + " levels, actual "
-            + EpsilonBall.maxAbsDelta(o, p));
+      Measured m = measure(o, p);
+      Optional<String> v = m.violation();
+      if (v.isEmpty() && m.maxAbsDelta() != result.maxAbsDelta()[i]) {
+        v = Optional.of("reported max |δ| " + result.maxAbsDelta()[i] + " levels, actual " + m.maxAbsDelta());
       }
       int index = i;
       v.ifPresent(d -> out.add(new Violation(index, originals.id(index), d)));

@@ -96,11 +96,6 @@ public class ProtectionServer implements AutoCloseable {
       }
     }
 
-    /** {@code user:password} for the registry, or null. */
-    public String registryUserInfo() {
-      return (String) registryConfig.get("basic.auth.user.info");
-    }
-
     /** The registry client for {@code url}, with every setting of {@link #registryConfig()}. */
     SchemaRegistryClient registryClient(String url) {
       Map<String, Object> config = new HashMap<>(registryConfig);

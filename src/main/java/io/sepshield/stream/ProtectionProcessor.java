@@ -14,7 +14,7 @@ import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.registry.SchemaRegistryException;
-import io.sepshield.sep.EpsilonBall;
+import io.sepshield.sep.OutputCheck;
 import io.sepshield.sep.ProtectedBatch;
 import io.sepshield.storage.ClaimCheck;
 import io.sepshield.storage.ClaimCheckException;
@@ -428,12 +428,15 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     ChwImage original = item.decoded().colour();
     byte[] crafted = result.images().image(i);
     var s = engine.settings();
-    // The ε-bound on the delivered pixels, every pixel and channel, before anything leaves the processor.
-    int delta = EpsilonBall.maxAbsDelta(original.pixels(), crafted);
-    if (delta > EpsilonBall.maxLevels(s.epsilon())) {
-      throw new RejectedUpload(RejectedUpload.EPSILON_VIOLATION, "max |δ| = " + delta + "/255 > ε = "
-          + s.epsilon255() + "/255 at " + item.shape());
+    // The output invariants (shape, ε-bound on every pixel and channel) on the delivered pixels, before anything
+    // leaves the processor; the same pass measures the max |δ| the record reports.
+    OutputCheck.Measured measured = new OutputCheck(original.channels(), original.height(), original.width(),
+        s.epsilon()).measure(original.pixels(), crafted);
+    if (measured.violation().isPresent()) {
+      throw new RejectedUpload(RejectedUpload.EPSILON_VIOLATION, measured.violation().get() + " at "
+          + item.shape());
     }
+    int delta = measured.maxAbsDelta();
     byte[] png = item.decoded().encodePng(crafted); // alpha re-attached untouched
     ProtectedImage.Builder out = ProtectedImage.newBuilder()
         .setId(p.id())

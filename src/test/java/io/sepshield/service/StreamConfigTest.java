@@ -69,7 +69,7 @@ class StreamConfigTest {
     assertFalse(c.createTopics());
     assertEquals(6, c.topicPartitions());
     assertEquals(Optional.of((short) 3), c.replicationFactor());
-    assertEquals("svc:secret", c.registryUserInfo());
+    assertEquals("svc:secret", c.registryConfig().get("basic.auth.user.info"));
   }
 
   @Test
