@@ -43,11 +43,21 @@ public final class EmbeddedKafka implements AutoCloseable {
   private final Path directory;
   private final KafkaRaftServer server;
   private final String bootstrapServers;
+  private final Map<String, String> listenerAddresses;
 
-  private EmbeddedKafka(Path directory, KafkaRaftServer server, String bootstrapServers) {
+  /**
+   * A further client listener besides the broker's own PLAINTEXT one, e.g. {@code SASL_SSL} to try the service's
+   * security settings against a real broker. Its own settings go into the overrides with Kafka's per-listener prefix
+   * ({@code listener.name.<lower-case name>.ssl.keystore.location}, {@code ...scram-sha-512.sasl.jaas.config}).
+   */
+  public record Listener(String name, String securityProtocol) {}
+
+  private EmbeddedKafka(Path directory, KafkaRaftServer server, String bootstrapServers,
+      Map<String, String> listenerAddresses) {
     this.directory = directory;
     this.server = server;
     this.bootstrapServers = bootstrapServers;
+    this.listenerAddresses = Map.copyOf(listenerAddresses);
   }
 
   /** Formats storage, starts the server and waits until it answers metadata requests. */
@@ -60,6 +70,14 @@ public final class EmbeddedKafka implements AutoCloseable {
    *     {@code message.max.bytes}); everything not given keeps Kafka's default
    */
   public static EmbeddedKafka start(Map<String, String> overrides) throws Exception {
+    return start(overrides, List.of());
+  }
+
+  /**
+   * @param overrides as in {@link #start(Map)}, including the extra listeners' own settings
+   * @param extra client listeners besides PLAINTEXT, each on its own ephemeral port ({@link #bootstrapServers(String)})
+   */
+  public static EmbeddedKafka start(Map<String, String> overrides, List<Listener> extra) throws Exception {
     Path dir = Files.createTempDirectory("sep-shield-kafka-");
     try {
       // Ports are reserved and released just before the server binds them: the voter address must be known when
@@ -71,11 +89,19 @@ public final class EmbeddedKafka implements AutoCloseable {
       props.put("process.roles", "broker,controller");
       props.put("node.id", Integer.toString(NODE_ID));
       props.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-      props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + "," + CONTROLLER + "://127.0.0.1:"
-          + controllerPort);
-      props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+      Map<String, String> addresses = new HashMap<>();
+      StringBuilder listeners = new StringBuilder("PLAINTEXT://127.0.0.1:" + brokerPort);
+      StringBuilder protocols = new StringBuilder("PLAINTEXT:PLAINTEXT");
+      for (Listener l : extra) {
+        String address = "127.0.0.1:" + freePort();
+        addresses.put(l.name(), address);
+        listeners.append(',').append(l.name()).append("://").append(address);
+        protocols.append(',').append(l.name()).append(':').append(l.securityProtocol());
+      }
+      props.put("advertised.listeners", listeners.toString());
+      props.put("listeners", listeners + "," + CONTROLLER + "://127.0.0.1:" + controllerPort);
       props.put("controller.listener.names", CONTROLLER);
-      props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + CONTROLLER + ":PLAINTEXT");
+      props.put("listener.security.protocol.map", protocols + "," + CONTROLLER + ":PLAINTEXT");
       props.put("inter.broker.listener.name", "PLAINTEXT");
       props.put("log.dirs", logDir);
       // One broker: every internal topic must live with replication factor 1 (transactions need this too).
@@ -111,7 +137,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
       KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
       server.startup();
-      EmbeddedKafka kafka = new EmbeddedKafka(dir, server, "127.0.0.1:" + brokerPort);
+      EmbeddedKafka kafka = new EmbeddedKafka(dir, server, "127.0.0.1:" + brokerPort, addresses);
       try {
         kafka.awaitReady(Duration.ofSeconds(60));
       } catch (Exception e) {
@@ -130,8 +156,18 @@ public final class EmbeddedKafka implements AutoCloseable {
     return directory;
   }
 
+  /** The PLAINTEXT listener, which needs no credentials. */
   public String bootstrapServers() {
     return bootstrapServers;
+  }
+
+  /** The address of an extra listener given to {@link #start(Map, List)}. */
+  public String bootstrapServers(String listener) {
+    String address = listenerAddresses.get(listener);
+    if (address == null) {
+      throw new IllegalArgumentException("no listener " + listener + "; have " + listenerAddresses.keySet());
+    }
+    return address;
   }
 
   /** Creates topics (one partition each unless given as "name:partitions"); existing ones are left alone. */

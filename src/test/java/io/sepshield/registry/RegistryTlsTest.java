@@ -2,18 +2,15 @@ package io.sepshield.registry;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.IOException;
+import io.sepshield.testing.TestCertificates;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -38,34 +35,8 @@ class RegistryTlsTest {
   static RegistryFront mutual; // wants a client certificate
   static int id;
 
-  static void keytool(String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
-    command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out;
-    try (InputStream in = p.getInputStream()) {
-      out = new String(in.readAllBytes());
-    }
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "keytool " + command + ": " + out);
-  }
-
-  /**
-   * A self-signed key pair in {@code name}.p12 (keytool: the JDK has no public API to make certificates) and its
-   * certificate in {@code name}.pem.
-   */
   static void keyPair(String name, String cn, String san) throws Exception {
-    Path p12 = dir.resolve(name + ".p12");
-    keytool("-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + cn,
-        "-ext", "SAN=" + san, "-validity", "2", "-storetype", "PKCS12", "-keystore", p12.toString(), "-storepass",
-        PASS, "-keypass", PASS);
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (InputStream in = Files.newInputStream(p12)) {
-      ks.load(in, PASS.toCharArray());
-    }
-    String pem = "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, "\n".getBytes())
-        .encodeToString(ks.getCertificate(name).getEncoded()) + "\n-----END CERTIFICATE-----\n";
-    Files.writeString(dir.resolve(name + ".pem"), pem);
+    TestCertificates.keyPair(dir, name, cn, san, PASS);
   }
 
   static void trustStore(String file, String type, String... certs) throws Exception {
