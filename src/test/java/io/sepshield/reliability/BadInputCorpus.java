@@ -40,7 +40,12 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  *   <li>16-bit PNG: protected; samples rounded to 8 bits, recorded as the reduction "16-bit samples reduced to
  *       8-bit" in ProtectedImage.reductions. 16-bit alpha is rounded the same way and re-attached.
  *   <li>palette PNG / GIF: protected as RGB (palette expanded, lossless; a protected image no longer fits the
- *       palette), palette transparency becomes an alpha channel, re-attached untouched.
+ *       palette), palette transparency becomes an alpha channel, re-attached untouched A palette of grays only
+ *       (1/2/4-bit gray PNGs among them) is protected as gray.
+ *   <li>truncated JPEG: DECODE_ERROR even though ImageIO decodes it with a warning (the missing part would be
+ *       published as gray).
+ *   <li>metadata bombs (zTXt/iTXt/iCCP inflating to tens of MiB): protected, the metadata stripped without being
+ *       inflated.
  *   <li>alpha (RGBA, gray + alpha): colour protected, alpha re-attached untouched.
  *   <li>CMYK JPEG: refused as UNSUPPORTED_FORMAT (the JDK cannot decode it reliably and converting needs the print
  *       profile; publishing wrong colours would be worse).
@@ -126,9 +131,9 @@ public final class BadInputCorpus {
         png, CorpusImages.truncated(CorpusImages.grayPng(32, 32, 2), 0.6)));
     c.add(image("truncated-jpeg-header", "DECODE_ERROR", null, "JPEG cut inside its tables",
         jpeg, Arrays.copyOf(CorpusImages.rgbJpeg(32, 32, 3), 120)));
-    c.add(image("truncated-jpeg-scan", "DECODE_ERROR", null,
+    c.add(image("truncated-jpeg-scan", "DECODE_ERROR", "cut off",
         "JPEG cut inside the entropy-coded scan (no EOI): ImageIO fills the rest with gray and only warns",
-        jpeg, CorpusImages.truncated(CorpusImages.rgbJpeg(32, 32, 4), 0.7)));
+        jpeg, CorpusImages.truncated(CorpusImages.rgbJpeg(64, 64, 4), 0.8)));
     c.add(image("corrupt-png-zlib", "DECODE_ERROR", null, "IDAT that is not a zlib stream (valid CRC)",
         png, CorpusImages.pngCorruptZlib(16, 12, 5)));
     // Wrong or unsupported formats.
@@ -151,8 +156,8 @@ public final class BadInputCorpus {
         jpeg, CorpusImages.jpegBomb(65_500, 65_500)));
     c.add(image("gif-bomb", "TOO_LARGE", "65535x65535", "GIF declaring 65,535 × 65,535", "image/gif",
         CorpusImages.gifBomb(65_535)));
-    c.add(image("bmp-bomb", "TOO_LARGE", "50000x50000", "BMP header declaring 50,000 × 50,000", "image/bmp",
-        CorpusImages.bmpBomb(50_000)));
+    c.add(image("bmp-bomb", "TOO_LARGE", "20000x20000", "BMP header declaring 20,000 × 20,000 (1.2 GB of pixels)",
+        "image/bmp", CorpusImages.bmpBomb(20_000)));
     c.add(protectedImage("png-metadata-bomb", "valid 16×12 PNG with zTXt and iTXt chunks inflating to 48 MiB each "
         + "(metadata is stripped, so never inflated)", png, CorpusImages.pngMetadataBomb(16, 12, 9, 48 << 20),
         new Shape(16, 12, 1, false, null)));
@@ -208,10 +213,10 @@ public final class BadInputCorpus {
     Arrays.fill(ff, (byte) 0xFF);
     c.add(raw("avro-garbage-after-magic", "DESERIALIZATION_ERROR", null,
         "magic byte 0 and the upload schema's id, then 64 bytes of 0xFF", framed(uploadSchemaId, ff)));
-    c.add(raw("avro-huge-string-length", "DESERIALIZATION_ERROR", null,
+    c.add(raw("avro-huge-string-length", "DESERIALIZATION_ERROR", "out of bounds",
         "magic byte 0 and the upload schema's id, then an id string declaring 2,147,483,000 bytes in a 20-byte record",
         framed(uploadSchemaId, concat(zigzag(2_147_483_000L), "abcdefghij".getBytes(StandardCharsets.US_ASCII)))));
-    c.add(raw("avro-huge-map", "DESERIALIZATION_ERROR", null,
+    c.add(raw("avro-huge-map", "DESERIALIZATION_ERROR", "out of bounds",
         "valid fields up to metadata, then a map block declaring 1,000,000,000 entries",
         framed(uploadSchemaId, hugeMapBody())));
     c.add(raw("avro-truncated", "DESERIALIZATION_ERROR", null, "a valid upload record cut in half",

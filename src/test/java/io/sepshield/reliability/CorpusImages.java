@@ -468,7 +468,7 @@ public final class CorpusImages {
     return new byte[] {(byte) v, (byte) (v >>> 8)};
   }
 
-  static byte[] concat(byte[] a, byte[] b) {
+  public static byte[] concat(byte[] a, byte[] b) {
     byte[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;

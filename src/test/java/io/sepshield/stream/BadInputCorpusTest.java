@@ -108,8 +108,8 @@ class BadInputCorpusTest {
   }
 
   static StreamSettings settings() {
-    // Batch size 1: each valid upload is crafted in its own pipeInput, so outputs follow upload order.
-    return StreamSettings.defaults(1, Duration.ofSeconds(2)).withLimits(LIMITS.maxBytes(), LIMITS.maxWidth(),
+    // One flush at the end crafts the valid kinds in a few batches (one per shape); rejections happen on arrival.
+    return StreamSettings.defaults(64, Duration.ofSeconds(2)).withLimits(LIMITS.maxBytes(), LIMITS.maxWidth(),
         LIMITS.maxHeight(), LIMITS.maxPixels());
   }
 
@@ -134,6 +134,7 @@ class BadInputCorpusTest {
         }
       }
     }
+    driver.advanceWallClockTime(Duration.ofSeconds(3)); // max-delay flush of everything buffered
     collect(verdicts);
 
     // The service still protects after the whole corpus.
@@ -141,6 +142,7 @@ class BadInputCorpusTest {
     uploads.pipeInput(new TestRecord<>("after".getBytes(StandardCharsets.UTF_8), new BadInputCorpus(registry,
         ProtectionTopology.UPLOADS_TOPIC, LIMITS).serialize(BadInputCorpus.upload("after-corpus", "image/png", good,
             data.label(0)))));
+    driver.advanceWallClockTime(Duration.ofSeconds(3));
     List<TestRecord<String, ProtectedImage>> after = protectedImages.readRecordsToList();
 
     List<Map<String, Object>> rows = verdicts.rows(cases, MAX_REJECT_ALLOCATION);
@@ -152,6 +154,25 @@ class BadInputCorpusTest {
     List<String> bad = rows.stream().filter(r -> !(Boolean) r.get("ok")).map(r -> r.get("kind") + ": "
         + r.get("observed_reason") + " " + r.get("detail")).toList();
     assertEquals(List.of(), bad, CorpusVerdicts.table(rows));
+  }
+
+  /**
+   * Decoding a PNG whose zTXt and iTXt chunks inflate to 48 MiB each: the metadata is stripped by default, so it is
+   * never inflated (before the fix, one decode allocated about 450 MiB and the processor decodes every upload twice).
+   */
+  @Test
+  void aMetadataBombIsNotInflated() throws Exception {
+    byte[] bomb = CorpusImages.pngMetadataBomb(16, 12, 9, 48 << 20);
+    long before = allocatedBytes();
+    io.sepshield.data.DecodedUpload d = io.sepshield.data.UploadDecoder.decode(bomb,
+        io.sepshield.data.UploadDecoder.Options.DEFAULT);
+    long allocated = allocatedBytes() - before;
+    assertEquals(16 * 12, d.colour().pixels().length);
+    assertTrue(allocated < 4L << 20, "decoding allocated " + (allocated >> 20) + " MiB");
+    // Asked to keep text, it is inflated, but bounded at 64 MiB a chunk.
+    assertThrows(AssertionError.class, () -> assertTrue(io.sepshield.data.UploadDecoder.decode(bomb,
+        io.sepshield.data.UploadDecoder.Options.DEFAULT.withKeep(Set.of(io.sepshield.data.ImageMetadata.Kind.TEXT)))
+        .metadata().text().isEmpty()));
   }
 
   /** Every output read so far, matched to its kind. */
