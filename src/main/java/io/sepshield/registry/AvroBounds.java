@@ -68,6 +68,9 @@ final class AvroBounds {
         for (long count = readLong(); count != 0; count = readLong()) {
           if (count < 0) { // a block with its size in bytes
             count = -count;
+            if (count < 0) {
+              throw fail("block count " + Long.MIN_VALUE);
+            }
             long size = readLong();
             if (size < 0 || size > remaining()) {
               throw fail("block of " + size + " bytes");
