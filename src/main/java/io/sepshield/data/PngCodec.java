@@ -138,6 +138,13 @@ public final class PngCodec {
    */
   public static ImageInfo probe(byte[] bytes) throws ImageFormatException {
     String format = requireFormat(bytes);
+    if (format.equals("jpeg")) {
+      int precision = jpegPrecision(bytes);
+      if (precision > 0 && precision != 8) { // the JDK's libjpeg is 8-bit only: not corrupt, just unsupported
+        throw new ImageFormatException(ImageFormatException.Kind.UNSUPPORTED, precision + "-bit JPEG is not "
+            + "supported (8-bit only); convert it to 8-bit or send PNG");
+      }
+    }
     ImageReader reader = readerFor(format);
     try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
       reader.setInput(in, true, true);
@@ -155,6 +162,26 @@ public final class PngCodec {
     } finally {
       reader.dispose();
     }
+  }
+
+  /** The sample precision of a JPEG's first start-of-frame segment, or -1 when there is none before the scan. */
+  static int jpegPrecision(byte[] b) {
+    int pos = 2;
+    while (pos + 4 < b.length && (b[pos] & 0xff) == 0xFF) {
+      int marker = b[pos + 1] & 0xff;
+      if (marker == 0xFF) {
+        pos++;
+        continue;
+      }
+      if (marker == 0xD9 || marker == 0xDA) {
+        return -1;
+      }
+      if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+        return b[pos + 4] & 0xff;
+      }
+      pos += 2 + ((b[pos + 2] & 0xff) << 8 | (b[pos + 3] & 0xff));
+    }
+    return -1;
   }
 
   /** The format named by the magic bytes: "png", "jpeg", "bmp", "gif", or {@code null} if none of these. */

@@ -80,7 +80,7 @@ public final class UploadDecoder {
       PngCodec.requireFormat(bytes); // throws, with the head of the data in its message
     }
     Container c = switch (format) {
-      case "png" -> pngContainer(bytes);
+      case "png" -> pngContainer(bytes, options.keep());
       case "jpeg" -> jpegContainer(bytes);
       default -> new Container(null, null, null, new ArrayList<>());
     };
@@ -112,7 +112,12 @@ public final class UploadDecoder {
   /** What the container says besides the pixels. */
   private record Container(byte[] icc, byte[] exif, String xmp, List<ImageMetadata.Text> text) {}
 
-  private static Container pngContainer(byte[] b) throws ImageFormatException {
+  /**
+   * Reads the chunks; compressed metadata (iCCP, zTXt, compressed iTXt) is inflated only when the keep-list asks for
+   * it, so a metadata bomb costs nothing by default.
+   */
+  private static Container pngContainer(byte[] b, Set<ImageMetadata.Kind> keep) throws ImageFormatException {
+    boolean keepText = keep.contains(ImageMetadata.Kind.TEXT) || keep.contains(ImageMetadata.Kind.XMP);
     int pos = 8;
     byte[] icc = null;
     byte[] exif = null;
@@ -134,11 +139,17 @@ public final class UploadDecoder {
           }
         }
         case "iCCP" -> {
+          if (!keep.contains(ImageMetadata.Kind.ICC)) {
+            break;
+          }
           int nul = indexOf(b, data, data + len, (byte) 0);
           icc = nul < 0 || nul + 2 > data + len ? null : inflate(b, nul + 2, data + len - nul - 2);
         }
         case "eXIf" -> exif = java.util.Arrays.copyOfRange(b, data, data + len);
         case "tEXt", "zTXt", "iTXt" -> {
+          if (!keepText) {
+            break;
+          }
           ImageMetadata.Text t = pngText(type, b, data, len);
           if (t != null && t.keyword().equals(XMP_KEYWORD)) {
             xmp = t.value();
@@ -263,15 +274,26 @@ public final class UploadDecoder {
 
   private static BufferedImage read(byte[] bytes, String format) throws ImageFormatException {
     ImageReader reader = PngCodec.readerFor(format);
+    List<String> warnings = new ArrayList<>();
     try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
       reader.setInput(in, false, true);
+      // libjpeg only warns about a cut-off scan and fills the rest with gray: that image must not be published.
+      reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
       if (format.equals("gif")) {
         int frames = reader.getNumImages(true);
         if (frames > 1) {
           throw new ImageFormatException(Kind.MULTI_FRAME, "animated GIF with " + frames + " frames");
         }
       }
-      return reader.read(0);
+      BufferedImage img = reader.read(0);
+      for (String w : warnings) {
+        String lower = w.toLowerCase(java.util.Locale.ROOT);
+        if (lower.contains("truncated") || lower.contains("premature end")) {
+          throw new ImageFormatException(Kind.CORRUPT, format.toUpperCase() + " data is cut off (" + bytes.length
+              + " bytes): " + w);
+        }
+      }
+      return img;
     } catch (ImageFormatException e) {
       throw e;
     } catch (IOException | RuntimeException e) {
@@ -342,6 +364,18 @@ public final class UploadDecoder {
     Raster raster = img.getRaster();
     if (cm instanceof IndexColorModel icm) {
       int[] index = raster.getSamples(0, 0, w, h, 0, (int[]) null);
+      if (grayPalette(icm)) {
+        // 1/2/4-bit gray PNGs and gray palettes: protected as gray, as the file is (no colour noise on a B/W page).
+        int[][] gray = new int[1][plane];
+        byte[] alpha = icm.hasAlpha() ? new byte[plane] : null;
+        for (int p = 0; p < plane; p++) {
+          gray[0][p] = icm.getRed(index[p]);
+          if (alpha != null) {
+            alpha[p] = (byte) icm.getAlpha(index[p]);
+          }
+        }
+        return new Planes(h, w, gray, alpha);
+      }
       int[][] rgb = new int[3][plane];
       byte[] alpha = icm.hasAlpha() ? new byte[plane] : null;
       for (int p = 0; p < plane; p++) {
@@ -379,6 +413,15 @@ public final class UploadDecoder {
       reductions.add(cm.getComponentSize(0) + "-bit samples reduced to 8-bit");
     }
     return new Planes(h, w, col, alpha);
+  }
+
+  private static boolean grayPalette(IndexColorModel icm) {
+    for (int i = 0; i < icm.getMapSize(); i++) {
+      if (icm.getRed(i) != icm.getGreen(i) || icm.getRed(i) != icm.getBlue(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // --- bytes --------------------------------------------------------------------------------------------------

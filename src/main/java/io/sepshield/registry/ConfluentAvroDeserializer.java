@@ -78,10 +78,13 @@ public class ConfluentAvroDeserializer<T extends IndexedRecord> implements Deser
       readers.put(id, reader);
     }
     try {
+      // Lengths and counts checked first: Avro allocates a declared length before reading it.
+      AvroBounds.check(((GenericDatumReader<T>) reader).getSchema(), data, WireFormat.HEADER_SIZE);
       return reader.read(null, DecoderFactory.get()
           .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, null));
     } catch (Exception e) {
-      throw new SerializationException("Cannot read Avro data with schema id " + id + " from topic " + topic, e);
+      throw new SerializationException("Cannot read Avro data with schema id " + id + " from topic " + topic + ": "
+          + e.getMessage(), e);
     }
   }
 

@@ -267,6 +267,9 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "content type '" + upload.getContentType()
           + "' is not accepted; accepted: " + settings.allowedContentTypes());
     }
+    if (bytes.length == 0) { // a failed or cut-off upload rather than a wrong format
+      throw new RejectedUpload(RejectedUpload.DECODE_ERROR, "empty image: 0 bytes and no imageUri");
+    }
     String format = PngCodec.detectFormat(bytes);
     if (format == null) {
       throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "data is not a PNG, JPEG, BMP or GIF image");
@@ -279,7 +282,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     try {
       info = PngCodec.probe(bytes);
     } catch (ImageFormatException e) {
-      throw new RejectedUpload(RejectedUpload.DECODE_ERROR, e.getMessage(), e);
+      throw new RejectedUpload(reason(e.kind()), e.getMessage(), e); // e.g. a 12-bit JPEG is unsupported, not corrupt
     }
     if (info.width() > settings.maxWidth() || info.height() > settings.maxHeight()
         || (long) info.width() * info.height() > settings.maxPixels()) {
@@ -314,14 +317,18 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       return UploadDecoder.decode(bytes, new UploadDecoder.Options(Set.of(), settings.maxWidth(),
           settings.maxHeight(), settings.maxPixels()));
     } catch (ImageFormatException e) {
-      String reason = switch (e.kind()) {
-        case TOO_LARGE -> RejectedUpload.TOO_LARGE;
-        case MULTI_FRAME -> RejectedUpload.MULTI_FRAME;
-        case UNSUPPORTED -> RejectedUpload.UNSUPPORTED_FORMAT;
-        default -> RejectedUpload.DECODE_ERROR;
-      };
-      throw new RejectedUpload(reason, e.kind() + ": " + e.getMessage(), e);
+      throw new RejectedUpload(reason(e.kind()), e.kind() + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The dead-letter reason for a decoder's refusal. */
+  private static String reason(ImageFormatException.Kind kind) {
+    return switch (kind) {
+      case TOO_LARGE -> RejectedUpload.TOO_LARGE;
+      case MULTI_FRAME -> RejectedUpload.MULTI_FRAME;
+      case UNSUPPORTED -> RejectedUpload.UNSUPPORTED_FORMAT;
+      default -> RejectedUpload.DECODE_ERROR;
+    };
   }
 
   /**

@@ -1,0 +1,244 @@
+package io.sepshield.stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
+import io.sepshield.avro.ProtectedImage;
+import io.sepshield.avro.UploadedImage;
+import io.sepshield.data.DecodedUpload;
+import io.sepshield.data.ImageFormatException;
+import io.sepshield.data.PngCodec;
+import io.sepshield.data.UploadDecoder;
+import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.ProtectionEngine;
+import io.sepshield.registry.ConfluentAvroDeserializer;
+import io.sepshield.registry.InMemorySchemaRegistry;
+import io.sepshield.registry.SchemaRegistryClient;
+import io.sepshield.reliability.BadInputCorpus;
+import io.sepshield.reliability.CorpusImages;
+import io.sepshield.service.StreamMetrics;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.Set;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+
+/**
+ * Property-based fuzzing (jqwik) of upload decoding and validation: mutated images of every format the service
+ * reads (bit flips, cut-offs, inserted and overwritten runs, duplicated ranges, mangled headers) and mutated Avro
+ * records. The decoder may only return an image within the limits or throw {@link ImageFormatException}; the
+ * processor may never throw, and gives every record exactly one outcome (protected or dead-lettered with a reason).
+ */
+class BadInputFuzzTest {
+  static final UploadDecoder.Options LIMITS = new UploadDecoder.Options(Set.of(), 256, 256, 256 * 256);
+  static final List<String> CONTENT_TYPES = List.of("image/png", "image/jpeg", "image/gif", "image/bmp",
+      "image/webp", "image/png; charset=binary", "");
+  static final Map<String, byte[]> SEEDS = new LinkedHashMap<>();
+
+  static {
+    SEEDS.put("png-gray", CorpusImages.grayPng(16, 12, 1));
+    SEEDS.put("png-16bit", CorpusImages.gray16Png(8, 6, 2));
+    SEEDS.put("png-rgba", CorpusImages.rgbaPng(12, 8, 3));
+    SEEDS.put("png-palette", CorpusImages.palettePng(12, 8, 4, true));
+    SEEDS.put("png-interlaced", CorpusImages.interlacedPng(12, 8, 5));
+    SEEDS.put("png-1bit", CorpusImages.oneBitPng(16, 8, 6));
+    SEEDS.put("apng", CorpusImages.apng(8, 8, 7));
+    SEEDS.put("jpeg", CorpusImages.rgbJpeg(16, 16, 8));
+    SEEDS.put("jpeg-gray", CorpusImages.grayJpeg(16, 8, 9));
+    SEEDS.put("jpeg-exif", CorpusImages.exifOrientedJpeg(16, 8, 10, 6));
+    SEEDS.put("jpeg-cmyk", CorpusImages.cmykJpeg(8, 8, 11));
+    SEEDS.put("gif", CorpusImages.gif(12, 8, 12));
+    SEEDS.put("gif-animated", CorpusImages.animatedGif(8, 8, 2, 13));
+    SEEDS.put("bmp", CorpusImages.bmp(8, 6, 14));
+    SEEDS.put("png-bomb", CorpusImages.pngBomb(100_000));
+    SEEDS.put("gif-bomb", CorpusImages.gifBomb(65_535));
+  }
+
+  static ProtectionEngine engine;
+  static InMemorySchemaRegistry registryServer;
+  static SchemaRegistryClient registry;
+  static Path stateDir;
+  static TopologyTestDriver driver;
+  static TestInputTopic<byte[], byte[]> uploads;
+  static TestOutputTopic<String, ProtectedImage> protectedImages;
+  static TestOutputTopic<byte[], byte[]> deadLetters;
+  static BadInputCorpus corpus;
+
+  @BeforeContainer
+  static void start() throws Exception {
+    engine = StreamFixtures.tinyEngine(StreamFixtures.data());
+    registryServer = new InMemorySchemaRegistry().start();
+    registry = new SchemaRegistryClient(registryServer.url());
+    stateDir = Files.createTempDirectory("fuzz-state");
+    StreamSettings settings = StreamSettings.defaults(64, Duration.ofSeconds(1)).withLimits(64 << 10,
+        LIMITS.maxWidth(), LIMITS.maxHeight(), LIMITS.maxPixels());
+    Properties props = ProtectionTopology.streamsConfig("sep-shield-fuzz", "unused:9092", settings,
+        Duration.ofSeconds(10));
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    StreamMetrics metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    driver = new TopologyTestDriver(ProtectionTopology.build(settings, BundleHolder.serving(engine), registry,
+        metrics), props);
+    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
+    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
+        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
+    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
+    corpus = new BadInputCorpus(registry, settings.uploadsTopic(), new BadInputCorpus.Limits(64 << 10, 256, 256,
+        256 * 256, 4));
+  }
+
+  @AfterContainer
+  static void stop() throws Exception {
+    if (driver != null) {
+      driver.close();
+    }
+    if (engine != null) {
+      engine.close();
+    }
+    if (registryServer != null) {
+      registryServer.close();
+    }
+  }
+
+  /** Decoding: an image within the limits, with consistent planes, or ImageFormatException; nothing else. */
+  @Property(tries = 1500)
+  void decoderReturnsAnImageOrRefusesIt(@ForAll("mutatedImages") byte[] bytes) {
+    try {
+      PngCodec.ImageInfo info = PngCodec.probe(bytes);
+      assertTrue(info.width() > 0 && info.height() > 0);
+    } catch (ImageFormatException e) {
+      assertNotNull(e.kind());
+    }
+    try {
+      DecodedUpload d = UploadDecoder.decode(bytes, LIMITS);
+      assertTrue(d.width() <= LIMITS.maxWidth() && d.height() <= LIMITS.maxHeight(), d.width() + "x" + d.height());
+      assertEquals(d.channels() * d.width() * d.height(), d.colour().pixels().length);
+      assertTrue(d.alpha() == null || d.alpha().length == d.width() * d.height());
+    } catch (ImageFormatException e) {
+      assertNotNull(e.kind());
+      assertNotNull(e.getMessage());
+    }
+  }
+
+  /**
+   * The processor: a handful of uploads (mutated images with random content types, labels and ids, and mutated Avro
+   * records) never throws out of it, and after the flush each record has exactly one outcome.
+   */
+  @Property(tries = 40)
+  void processorGivesEveryRecordOneOutcome(@ForAll("records") List<byte[]> records) {
+    for (int i = 0; i < records.size(); i++) {
+      uploads.pipeInput(new TestRecord<>(("fuzz-" + i).getBytes(StandardCharsets.UTF_8), records.get(i),
+          new RecordHeaders().add(BadInputCorpus.KIND_HEADER, Integer.toString(i).getBytes(StandardCharsets.UTF_8))));
+    }
+    driver.advanceWallClockTime(Duration.ofSeconds(2)); // flush what was buffered
+    List<String> outcomes = new ArrayList<>();
+    for (TestRecord<byte[], byte[]> r : deadLetters.readRecordsToList()) {
+      String reason = CorpusVerdicts.header(r.headers(), DeadLetters.REASON);
+      assertNotNull(reason);
+      assertNotEquals("PROTECTION_ERROR", reason, "a crafting failure is not bad input: "
+          + CorpusVerdicts.header(r.headers(), DeadLetters.CAUSE));
+      outcomes.add(CorpusVerdicts.header(r.headers(), BadInputCorpus.KIND_HEADER));
+    }
+    for (TestRecord<String, ProtectedImage> r : protectedImages.readRecordsToList()) {
+      ProtectedImage p = r.value();
+      assertTrue(p.getMaxAbsDelta255() <= StreamFixtures.EPS255);
+      outcomes.add(CorpusVerdicts.header(r.headers(), BadInputCorpus.KIND_HEADER));
+    }
+    outcomes.sort(null);
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < records.size(); i++) {
+      expected.add(Integer.toString(i));
+    }
+    expected.sort(null);
+    assertEquals(expected, outcomes, "one outcome per record");
+  }
+
+  @Provide
+  Arbitrary<byte[]> mutatedImages() {
+    Arbitrary<byte[]> mutated = Combinators.combine(Arbitraries.of(List.copyOf(SEEDS.keySet())),
+        Arbitraries.longs(), Arbitraries.integers().between(1, 6)).as((seed, random, n) -> mutate(SEEDS.get(seed),
+            new Random(random), n));
+    // Random bytes behind a valid signature: whatever the header parsers make of noise.
+    Arbitrary<byte[]> noise = Combinators.combine(Arbitraries.of(List.copyOf(SEEDS.keySet())),
+        Arbitraries.bytes().array(byte[].class).ofMaxSize(300)).as((seed, tail) -> {
+          byte[] head = Arrays.copyOf(SEEDS.get(seed), Math.min(SEEDS.get(seed).length, seed.startsWith("png")
+              || seed.equals("apng") ? 33 : 12));
+          return CorpusImages.concat(head, tail);
+        });
+    return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, mutated), net.jqwik.api.Tuple.of(1, noise));
+  }
+
+  @Provide
+  Arbitrary<List<byte[]>> records() {
+    Arbitrary<byte[]> upload = Combinators.combine(mutatedImages(), Arbitraries.of(CONTENT_TYPES),
+        Arbitraries.integers().between(-2, 6).injectNull(0.3), Arbitraries.of("", "a", "x".repeat(1001), "ok-id"))
+        .as((image, type, label, id) -> corpus.serialize(BadInputCorpus.upload(id, type, image, label)));
+    Arbitrary<byte[]> mangledAvro = Combinators.combine(upload, Arbitraries.longs(),
+        Arbitraries.integers().between(1, 4)).as((bytes, random, n) -> mutate(bytes, new Random(random), n));
+    return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(3, upload), net.jqwik.api.Tuple.of(1, mangledAvro))
+        .list().ofMinSize(1).ofMaxSize(4);
+  }
+
+  /** {@code n} random edits: bit flips, a cut-off, inserted or overwritten runs, a duplicated range, a header poke. */
+  static byte[] mutate(byte[] original, Random random, int n) {
+    byte[] b = original.clone();
+    for (int k = 0; k < n && b.length > 0; k++) {
+      int at = random.nextInt(b.length);
+      switch (random.nextInt(6)) {
+        case 0 -> b[at] ^= (byte) (1 << random.nextInt(8));
+        case 1 -> b = Arrays.copyOf(b, at);
+        case 2 -> {
+          byte[] run = new byte[1 + random.nextInt(16)];
+          random.nextBytes(run);
+          byte[] out = new byte[b.length + run.length];
+          System.arraycopy(b, 0, out, 0, at);
+          System.arraycopy(run, 0, out, at, run.length);
+          System.arraycopy(b, at, out, at + run.length, b.length - at);
+          b = out;
+        }
+        case 3 -> {
+          int len = Math.min(b.length - at, 1 + random.nextInt(16));
+          byte fill = (byte) (random.nextBoolean() ? 0xFF : random.nextInt(256));
+          Arrays.fill(b, at, at + len, fill);
+        }
+        case 4 -> {
+          int len = Math.min(b.length - at, 1 + random.nextInt(64));
+          byte[] out = new byte[b.length + len];
+          System.arraycopy(b, 0, out, 0, at + len);
+          System.arraycopy(b, at, out, at + len, b.length - at);
+          b = out;
+        }
+        default -> { // the header, where sizes, depths and counts live
+          int h = Math.min(b.length, 40);
+          b[random.nextInt(h)] = (byte) random.nextInt(256);
+        }
+      }
+    }
+    return b;
+  }
+}
