@@ -30,14 +30,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -47,14 +39,22 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
- * Property-based fuzzing (jqwik) of upload decoding and validation: mutated images of every format the service
- * reads (bit flips, cut-offs, inserted and overwritten runs, duplicated ranges, mangled headers) and mutated Avro
- * records. The decoder may only return an image within the limits or throw {@link ImageFormatException}; the
- * processor may never throw, and gives every record exactly one outcome (protected or dead-lettered with a reason).
+ * Property-based fuzzing of upload decoding and validation: mutated images of every format the service reads (bit
+ * flips, cut-offs, inserted and overwritten runs, duplicated ranges, mangled headers) and mutated Avro records. The
+ * decoder may only return an image within the limits or throw {@link ImageFormatException}; the processor may never
+ * throw, and gives every record exactly one outcome (protected or dead-lettered with a reason).
+ *
+ * <p>Plain seeded JUnit rather than jqwik: jqwik 1.10's engine prints a request from its author that AI agents, who
+ * write much of this code, not use it, so we respect that. The cost is no automatic shrinking; a failure names its
+ * seed, and {@code -Dsep-shield.fuzz-seed=N} replays the run.
  */
 class BadInputFuzzTest {
+  static final long SEED = Long.getLong("sep-shield.fuzz-seed", System.nanoTime());
   static final UploadDecoder.Options LIMITS = new UploadDecoder.Options(Set.of(), 256, 256, 256 * 256);
   static final List<String> CONTENT_TYPES = List.of("image/png", "image/jpeg", "image/gif", "image/bmp",
       "image/webp", "image/png; charset=binary", "");
@@ -89,7 +89,7 @@ class BadInputFuzzTest {
   static TestOutputTopic<byte[], byte[]> deadLetters;
   static BadInputCorpus corpus;
 
-  @BeforeContainer
+  @BeforeAll
   static void start() throws Exception {
     engine = StreamFixtures.tinyEngine(StreamFixtures.data());
     registryServer = new InMemorySchemaRegistry().start();
@@ -112,7 +112,7 @@ class BadInputFuzzTest {
         256 * 256, 4));
   }
 
-  @AfterContainer
+  @AfterAll
   static void stop() throws Exception {
     if (driver != null) {
       driver.close();
@@ -126,8 +126,17 @@ class BadInputFuzzTest {
   }
 
   /** Decoding: an image within the limits, with consistent planes, or ImageFormatException; nothing else. */
-  @Property(tries = 1500)
-  void decoderReturnsAnImageOrRefusesIt(@ForAll("mutatedImages") byte[] bytes) {
+  @Test
+  void decoderReturnsAnImageOrRefusesIt() {
+    Random random = new Random(SEED);
+    for (int i = 0; i < 1500; i++) {
+      byte[] bytes = mutatedImage(random);
+      int attempt = i;
+      replayable(attempt, () -> decodeOrRefuse(bytes));
+    }
+  }
+
+  private static void decodeOrRefuse(byte[] bytes) {
     try {
       PngCodec.ImageInfo info = PngCodec.probe(bytes);
       assertTrue(info.width() > 0 && info.height() > 0);
@@ -149,8 +158,16 @@ class BadInputFuzzTest {
    * The processor: a handful of uploads (mutated images with random content types, labels and ids, and mutated Avro
    * records) never throws out of it, and after the flush each record has exactly one outcome.
    */
-  @Property(tries = 40)
-  void processorGivesEveryRecordOneOutcome(@ForAll("records") List<byte[]> records) {
+  @Test
+  void processorGivesEveryRecordOneOutcome() {
+    Random random = new Random(SEED + 1);
+    for (int i = 0; i < 40; i++) {
+      List<byte[]> records = records(random);
+      replayable(i, () -> oneOutcomeEach(records));
+    }
+  }
+
+  private static void oneOutcomeEach(List<byte[]> records) {
     for (int i = 0; i < records.size(); i++) {
       uploads.pipeInput(new TestRecord<>(("fuzz-" + i).getBytes(StandardCharsets.UTF_8), records.get(i),
           new RecordHeaders().add(BadInputCorpus.KIND_HEADER, Integer.toString(i).getBytes(StandardCharsets.UTF_8))));
@@ -178,30 +195,44 @@ class BadInputFuzzTest {
     assertEquals(expected, outcomes, "one outcome per record");
   }
 
-  @Provide
-  Arbitrary<byte[]> mutatedImages() {
-    Arbitrary<byte[]> mutated = Combinators.combine(Arbitraries.of(List.copyOf(SEEDS.keySet())),
-        Arbitraries.longs(), Arbitraries.integers().between(1, 6)).as((seed, random, n) -> mutate(SEEDS.get(seed),
-            new Random(random), n));
-    // Random bytes behind a valid signature: whatever the header parsers make of noise.
-    Arbitrary<byte[]> noise = Combinators.combine(Arbitraries.of(List.copyOf(SEEDS.keySet())),
-        Arbitraries.bytes().array(byte[].class).ofMaxSize(300)).as((seed, tail) -> {
-          byte[] head = Arrays.copyOf(SEEDS.get(seed), Math.min(SEEDS.get(seed).length, seed.startsWith("png")
-              || seed.equals("apng") ? 33 : 12));
-          return CorpusImages.concat(head, tail);
-        });
-    return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, mutated), net.jqwik.api.Tuple.of(1, noise));
+  /** Four in five: a seed image with 1–6 edits; else random bytes behind a valid signature. */
+  static byte[] mutatedImage(Random random) {
+    List<String> names = List.copyOf(SEEDS.keySet());
+    String seed = names.get(random.nextInt(names.size()));
+    if (random.nextInt(5) < 4) {
+      return mutate(SEEDS.get(seed), new Random(random.nextLong()), 1 + random.nextInt(6));
+    }
+    // Whatever the header parsers make of noise.
+    byte[] head = Arrays.copyOf(SEEDS.get(seed), Math.min(SEEDS.get(seed).length,
+        seed.startsWith("png") || seed.equals("apng") ? 33 : 12));
+    byte[] tail = new byte[random.nextInt(301)];
+    random.nextBytes(tail);
+    return CorpusImages.concat(head, tail);
   }
 
-  @Provide
-  Arbitrary<List<byte[]>> records() {
-    Arbitrary<byte[]> upload = Combinators.combine(mutatedImages(), Arbitraries.of(CONTENT_TYPES),
-        Arbitraries.integers().between(-2, 6).injectNull(0.3), Arbitraries.of("", "a", "x".repeat(1001), "ok-id"))
-        .as((image, type, label, id) -> corpus.serialize(BadInputCorpus.upload(id, type, image, label)));
-    Arbitrary<byte[]> mangledAvro = Combinators.combine(upload, Arbitraries.longs(),
-        Arbitraries.integers().between(1, 4)).as((bytes, random, n) -> mutate(bytes, new Random(random), n));
-    return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(3, upload), net.jqwik.api.Tuple.of(1, mangledAvro))
-        .list().ofMinSize(1).ofMaxSize(4);
+  /** 1–4 records: uploads with random content types, labels (30 % none) and ids; one in four then mangled. */
+  static List<byte[]> records(Random random) {
+    List<String> ids = List.of("", "a", "x".repeat(1001), "ok-id");
+    List<byte[]> records = new ArrayList<>();
+    int n = 1 + random.nextInt(4);
+    for (int i = 0; i < n; i++) {
+      Integer label = random.nextDouble() < 0.3 ? null : random.nextInt(9) - 2;
+      byte[] upload = corpus.serialize(BadInputCorpus.upload(ids.get(random.nextInt(ids.size())),
+          CONTENT_TYPES.get(random.nextInt(CONTENT_TYPES.size())), mutatedImage(random), label));
+      records.add(random.nextInt(4) == 0 ? mutate(upload, new Random(random.nextLong()), 1 + random.nextInt(4))
+          : upload);
+    }
+    return records;
+  }
+
+  /** Runs one try; a failure names the seed that replays it. */
+  private static void replayable(int attempt, Runnable check) {
+    try {
+      check.run();
+    } catch (AssertionError | RuntimeException e) {
+      throw new AssertionError("try " + attempt + " failed; replay with -Dsep-shield.fuzz-seed=" + SEED + ": " + e,
+          e);
+    }
   }
 
   /** {@code n} random edits: bit flips, a cut-off, inserted or overwritten runs, a duplicated range, a header poke. */
