@@ -257,7 +257,9 @@ public final class ServiceBenchmark implements AutoCloseable {
   /**
    * Rows of docs/results/performance.json, one per phase: {@code where} "service", the required fields,
    * {@code p50_ms}/{@code p95_ms}/{@code p99_ms}, {@code offered_per_s} (null at saturation, where
-   * {@code saturation} is true), and the bare engine's images/s from the same run with the ratio service/engine.
+   * {@code saturation} is true), and the bare engine's images/s from the same run: at saturation with the ratio
+   * service/engine ({@code service_to_engine}), below it with the offered load as a fraction of the engine's rate
+   * ({@code offered_to_engine}).
    *
    * @param engineImagesPerSecond the bare engine at the same settings, batch size and upload size, same process
    * @param passesPerImage forward+backward passes the engine executes per image
@@ -287,7 +289,12 @@ public final class ServiceBenchmark implements AutoCloseable {
       row.put("max_ms", SweepBenchmark.round(p.latency().max(), 1));
       row.put("latency_from", "scheduled send time to protected record read (read_committed)");
       row.put("engine_images_per_s", SweepBenchmark.round(engineImagesPerSecond, 3));
-      row.put("service_to_engine", SweepBenchmark.round(images / engineImagesPerSecond, 3));
+      if (p.load().saturating()) {
+        // Only at saturation is the service's rate its capacity; below it, it is the offered rate.
+        row.put("service_to_engine", SweepBenchmark.round(images / engineImagesPerSecond, 3));
+      } else {
+        row.put("offered_to_engine", SweepBenchmark.round(p.load().perSecond() / engineImagesPerSecond, 3));
+      }
       row.put("uploads", p.sent());
       row.put("protected", p.received());
       row.put("duplicates", p.duplicates());

@@ -120,7 +120,8 @@ class ServiceBenchmarkTest {
     assertEquals(200.0, a.get("p50_ms"));
     assertEquals(400.0, a.get("p95_ms"));
     assertEquals(400.0, a.get("p99_ms"));
-    assertEquals(0.2, a.get("service_to_engine"));
+    assertEquals(0.5, a.get("offered_to_engine"), "5/s offered to an engine doing 10/s");
+    assertFalse(a.containsKey("service_to_engine"), "below saturation the service's rate is the offered one");
     Map<String, Object> b = rows.get(1);
     assertNull(b.get("offered_per_s"), "saturation has no offered rate");
     assertEquals(true, b.get("saturation"));
