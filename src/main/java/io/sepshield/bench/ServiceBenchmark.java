@@ -63,8 +63,9 @@ public final class ServiceBenchmark implements AutoCloseable {
       return seconds > 0 ? received / seconds : Double.NaN;
     }
 
+    /** Every upload came back once, protected within ε, none dead-lettered. */
     public boolean complete() {
-      return received == sent && epsilonViolations == 0;
+      return received == sent && duplicates == 0 && deadLettered == 0 && epsilonViolations == 0;
     }
   }
 
@@ -143,8 +144,8 @@ public final class ServiceBenchmark implements AutoCloseable {
 
   /**
    * Offers {@code uploads} PNG uploads (cycling through {@code images}, with their labels) at {@code load} and waits
-   * until every protected record is read or {@code timeout} passes. Afterwards (not timed) every protected PNG is
-   * decoded and checked against the ε bound.
+   * until every protected record is read or {@code timeout} has passed after the last scheduled send. Afterwards
+   * (not timed) every protected PNG is decoded and checked against the ε bound.
    */
   public PhaseResult run(OfferedLoad load, LabeledImages images, int uploads, float eps255, Duration timeout)
       throws Exception {
@@ -175,12 +176,16 @@ public final class ServiceBenchmark implements AutoCloseable {
     String loadStart = EngineBenchmark.loadAverage();
     AtomicInteger sent = new AtomicInteger();
     AtomicReference<Exception> sendFailure = new AtomicReference<>();
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
     long start = System.nanoTime() + Duration.ofMillis(20).toNanos();
     Thread sender = new Thread(() -> {
-      for (int i = 0; i < uploads; i++) {
+      for (int i = 0; i < uploads && !stop.get(); i++) {
         long at = start + due[i];
         for (long wait = at - System.nanoTime(); wait > 0; wait = at - System.nanoTime()) {
           LockSupport.parkNanos(wait);
+        }
+        if (stop.get()) {
+          break;
         }
         producer.send(records[i], (meta, e) -> {
           if (e != null) {
@@ -199,7 +204,7 @@ public final class ServiceBenchmark implements AutoCloseable {
     int received = 0;
     int duplicates = 0;
     long last = start;
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = start + due[uploads - 1] + timeout.toNanos();
     while (received < uploads && System.nanoTime() < deadline && sendFailure.get() == null) {
       for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(20))) {
         long now = System.nanoTime();
@@ -217,6 +222,7 @@ public final class ServiceBenchmark implements AutoCloseable {
         last = now;
       }
     }
+    stop.set(true); // on a timeout: no upload of this phase may reach the next one
     sender.join(Duration.ofSeconds(10).toMillis());
     if (sendFailure.get() != null) {
       throw new IllegalStateException("an upload could not be sent", sendFailure.get());

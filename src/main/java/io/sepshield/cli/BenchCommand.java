@@ -281,7 +281,8 @@ public class BenchCommand implements Callable<Integer> {
       }
       boolean complete = phases.stream().allMatch(ServiceBenchmark.PhaseResult::complete);
       if (!complete) {
-        System.err.println("FAILED: some uploads did not come back protected within the ε bound in time");
+        System.err.println("FAILED: some uploads did not come back exactly once, protected within the ε bound, in "
+            + "time");
       }
       return complete ? 0 : 1;
     } finally {
@@ -291,7 +292,7 @@ public class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Generous: ten times what the bare engine needs for these uploads, plus a minute. */
+  /** After the last scheduled send; generous: ten times what the bare engine needs for these uploads, plus a minute. */
   private static Duration phaseTimeout(int uploads, double engineImagesPerSecond) {
     return Duration.ofSeconds(60 + (long) Math.ceil(10 * uploads / Math.max(engineImagesPerSecond, 1e-3)));
   }

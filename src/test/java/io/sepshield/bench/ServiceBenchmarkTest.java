@@ -100,6 +100,17 @@ class ServiceBenchmarkTest {
         LatencyStats.of(ms), 2, 0, 0, 8, "1.00 1.00 1.00", "2.00 1.00 1.00", Instant.parse("2026-12-01T16:00:00Z"));
     ServiceBenchmark.PhaseResult saturated = new ServiceBenchmark.PhaseResult(OfferedLoad.saturation(), 4, 4, 0, 0.5,
         LatencyStats.of(ms), 1, 0, 0, 8, "2.00 1.00 1.00", "2.00 1.00 1.00", Instant.parse("2026-12-01T16:01:00Z"));
+    assertTrue(paced.complete());
+    LatencyStats l = LatencyStats.of(ms);
+    Instant t = Instant.EPOCH;
+    assertFalse(new ServiceBenchmark.PhaseResult(new OfferedLoad(5), 4, 3, 0, 2, l, 2, 0, 0, 8, "", "", t).complete(),
+        "one missing");
+    assertFalse(new ServiceBenchmark.PhaseResult(new OfferedLoad(5), 4, 4, 1, 2, l, 2, 0, 0, 8, "", "", t).complete(),
+        "one twice: exactly-once broken");
+    assertFalse(new ServiceBenchmark.PhaseResult(new OfferedLoad(5), 4, 4, 0, 2, l, 2, 1, 0, 8, "", "", t).complete(),
+        "a valid upload dead-lettered");
+    assertFalse(new ServiceBenchmark.PhaseResult(new OfferedLoad(5), 4, 4, 0, 2, l, 2, 0, 1, 9, "", "", t).complete(),
+        "outside ε");
     List<Map<String, Object>> rows = ServiceBenchmark.records(List.of(paced, saturated), 10.0, 90, 36.58e6, peak,
         Map.of("device", "cpu", "arch", "resnet8", "input", "1x28x28", "batch", 8, "profile", "cpu", "command",
             "sep-shield bench --service"));
