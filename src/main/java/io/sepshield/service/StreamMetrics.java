@@ -246,6 +246,10 @@ public final class StreamMetrics {
         .mapToDouble(Counter::count).sum();
   }
 
+  public double craftingSeconds() {
+    return crafting.totalTime(TimeUnit.SECONDS);
+  }
+
   public long batchCount() {
     return batchSize.count();
   }
