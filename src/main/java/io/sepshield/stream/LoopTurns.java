@@ -27,6 +27,7 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
  * <p>One instance serves all tasks of a topology; the state is per thread and only ever touched by that thread.
  */
 final class LoopTurns {
+  private static final System.Logger LOG = System.getLogger(LoopTurns.class.getName());
   static final String POLL_TOTAL = "poll-total";
   static final String THREAD_GROUP = "stream-thread-metrics";
 
@@ -91,6 +92,10 @@ final class LoopTurns {
     if (!t.lookedUp) {
       t.polls = pollCount(context);
       t.lookedUp = true;
+      if (t.polls == null) {
+        LOG.log(System.Logger.Level.DEBUG, "no Kafka poll-total metric for thread {0}: every request for the turn "
+            + "counts as a loop of its own", Thread.currentThread().getName());
+      }
     }
     long loop = t.polls != null ? t.polls.getAsLong() : ++t.requests;
     return t.tryTake(task, loop);
