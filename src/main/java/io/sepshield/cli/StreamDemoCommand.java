@@ -209,6 +209,9 @@ public class StreamDemoCommand implements Callable<Integer> {
         server.service().stats().deadLettered(), server.service().stats().batches());
     System.out.printf("throughput:   %.2f images/s (%.1f s from first upload to last protected image)%n",
         received / seconds, seconds);
+    // The share of the run the engine was crafting: what overlapping the rest with crafting could gain at most.
+    double crafting = server.service().stats().craftingSeconds();
+    System.out.printf("engine busy:  %.1f s of %.1f s (%.0f%%)%n", crafting, seconds, 100 * crafting / seconds);
     if (sorted.length > 0) {
       System.out.printf("latency ms:   p50=%d p90=%d p99=%d max=%d (upload sent -> protected image read, "
           + "batch size %d, max delay %d ms)%n", percentile(sorted, 50), percentile(sorted, 90),

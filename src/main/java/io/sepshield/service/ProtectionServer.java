@@ -136,7 +136,7 @@ public class ProtectionServer implements AutoCloseable {
         c.batchSize(), c.maxDelay(), c.allowedContentTypes(), c.maxBytes(), c.maxWidth(), c.maxHeight(),
         c.maxPixels(), ErrorStrategy.parse(c.errorStrategy()),
         StreamConfig.NONE.equals(c.failuresTopic()) ? null : c.failuresTopic())
-        .withBatching(c.maxBatchPixels(), c.secondsPerMegapixel())
+        .withBatching(c.maxBatchPixels(), c.secondsPerMegapixel()).withSlowestBatch(c.slowestBatch())
         .withClaimCheck(new ClaimCheck.Settings(c.claimCheckAllowed().orElse(List.of()),
             c.claimCheckOutput().orElse(null), c.claimCheckOutputThreshold(), c.s3Endpoint().orElse(null),
             c.s3Region().orElse(null), c.s3PathStyle()));

@@ -113,7 +113,10 @@ public interface StreamConfig {
   @WithDefault("2s")
   Duration maxDelay();
 
-  /** Upper bound on crafting one full batch; sizes poll and transaction timeouts. */
+  /**
+   * Upper bound on crafting one full batch (a floor under seconds-per-megapixel × its pixels); sizes poll and
+   * transaction timeouts, and a batch that takes longer is logged and counted (sep_shield_batch_over_budget_total).
+   */
   @WithDefault("2m")
   Duration slowestBatch();
 

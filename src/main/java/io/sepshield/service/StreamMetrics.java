@@ -40,6 +40,20 @@ public final class StreamMetrics {
   public static final String REJECTED = "sep.shield.uploads.rejected";
   public static final String BATCH_SIZE = "sep.shield.batch.size";
   public static final String CRAFTING = "sep.shield.batch.crafting";
+  /**
+   * Batches whose crafting took longer than their budget ({@code slowest-batch}, or their pixels at
+   * {@code seconds-per-megapixel} when longer): the poll and transaction timeouts are sized from that budget.
+   */
+  public static final String OVER_BUDGET = "sep.shield.batch.over.budget";
+  /** Crafting time of a batch as a fraction of its budget (1 = all of it). */
+  public static final String BUDGET_USED = "sep.shield.batch.budget.used";
+  /** Engine calls that threw (each is retried or bisected; images failing alone are dead-lettered). */
+  public static final String ENGINE_FAILURES = "sep.shield.batch.engine.failures";
+  /**
+   * Batches a task crafted without waiting for its stream thread's turn because its buffer passed its cap: a second
+   * batch in that loop. Zero unless the service falls behind with many image shapes at once.
+   */
+  public static final String OVERFLOW = "sep.shield.batch.overflow";
   /** Kafka record timestamp of the upload (producer time) to the protected record being forwarded. */
   public static final String LATENCY = "sep.shield.image.latency";
   /** Value 1, tag {@code bundle}: the bundle the stream protects with now. */
@@ -54,6 +68,10 @@ public final class StreamMetrics {
   private final DistributionSummary batchSize;
   private final Timer crafting;
   private final Timer latency;
+  private final Counter overBudget;
+  private final DistributionSummary budgetUsed;
+  private final Counter engineFailures;
+  private final Counter overflow;
   private final MultiGauge bundle;
   private volatile Supplier<String> bundleId = () -> null;
   private volatile KafkaStreams streams;
@@ -76,6 +94,15 @@ public final class StreamMetrics {
     latency = Timer.builder(LATENCY).description("Upload record timestamp to protected image forwarded")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofHours(1)).register(registry);
+    overBudget = Counter.builder(OVER_BUDGET).description("Batches whose crafting took longer than their budget "
+        + "(slowest-batch, or their pixels at seconds-per-megapixel), which sizes the poll and transaction timeouts")
+        .register(registry);
+    budgetUsed = DistributionSummary.builder(BUDGET_USED).description("Crafting time of a batch over its budget")
+        .baseUnit("ratio").register(registry);
+    engineFailures = Counter.builder(ENGINE_FAILURES).description("Engine calls that failed (retried once, then "
+        + "bisected)").register(registry);
+    overflow = Counter.builder(OVERFLOW).description("Batches crafted without the stream thread's turn because a "
+        + "task's buffer passed its cap").register(registry);
     bundle = MultiGauge.builder(BUNDLE).description("Bundle in use (value 1, id in the bundle tag)")
         .register(registry);
   }
@@ -181,6 +208,35 @@ public final class StreamMetrics {
     crafting.record(nanos, TimeUnit.NANOSECONDS);
   }
 
+  /** A crafted batch and its time budget. */
+  public void batchCrafted(int images, long nanos, long budgetNanos) {
+    batchCrafted(images, nanos);
+    budgetUsed.record(nanos / (double) Math.max(1, budgetNanos));
+    if (nanos > budgetNanos) {
+      overBudget.increment();
+    }
+  }
+
+  public void engineFailure() {
+    engineFailures.increment();
+  }
+
+  public void bufferOverflow() {
+    overflow.increment();
+  }
+
+  public long overBudgetCount() {
+    return (long) overBudget.count();
+  }
+
+  public long engineFailureCount() {
+    return (long) engineFailures.count();
+  }
+
+  public long overflowCount() {
+    return (long) overflow.count();
+  }
+
   public long protectedCount() {
     return (long) protectedImages.count();
   }
@@ -188,6 +244,10 @@ public final class StreamMetrics {
   public long rejectedCount(ErrorStrategy strategy) {
     return (long) registry.find(REJECTED).tag("action", action(strategy)).counters().stream()
         .mapToDouble(Counter::count).sum();
+  }
+
+  public double craftingSeconds() {
+    return crafting.totalTime(TimeUnit.SECONDS);
   }
 
   public long batchCount() {

@@ -23,8 +23,13 @@ public final class StreamStats {
     return metrics.rejectedCount(ErrorStrategy.CONTINUE);
   }
 
-  /** Protection batches crafted (each flush of the buffer). */
+  /** Protection batches crafted. */
   public long batches() {
     return metrics.batchCount();
+  }
+
+  /** Seconds the engine spent crafting batches (successful ones), summed. */
+  public double craftingSeconds() {
+    return metrics.craftingSeconds();
   }
 }

@@ -24,7 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,6 +35,7 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.errors.StreamsException;
+import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -55,8 +56,12 @@ import io.sepshield.service.StreamMetrics;
  * is forwarded and deleted from the buffer inside the same punctuation or process call, hence inside the same
  * exactly-once transaction.
  *
+ * <p>One batch per call, and one per loop of the stream thread across all its tasks ({@link LoopTurns}): whatever
+ * else is due waits for the next loop, so a thread that holds many partitions still polls and commits after every
+ * batch, within the timeouts sized for one batch. An engine failure is retried, then bisected ({@link Bisection}).
+ *
  * <p>The engine comes from a {@link BundleHolder}: the processor moves to a newly installed bundle only with an
- * empty buffer (after a flush, before the first upload of a batch, or on a punctuation tick when nothing waits), so
+ * empty buffer (after the batch that empties it, before the first upload of a batch, or on a punctuation tick when nothing waits), so
  * a batch is crafted by one engine and its records carry that engine's bundle id.
  *
  * <p>Size limits hold before anything is sent: an upload over max-bytes is refused before it is buffered (and
@@ -80,6 +85,9 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private final ConfluentAvroDeserializer<UploadedImage> uploads;
   private final ConfluentAvroSerializer<ProtectedImage> results;
   private final ConfluentAvroSerializer<ProtectionFailure> failures;
+  private final LoopTurns turns;
+  private final EngineCall engineCall;
+  private final Bisection bisection = new Bisection();
 
   private ProcessorContext<byte[], byte[]> context;
   private BundleHolder.Lease lease;
@@ -89,8 +97,17 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private int pending;
   private long pendingPixels;
   private long oldestArrival = Long.MAX_VALUE;
+  // Uploads that arrived up to this time are due: set when the buffer fills, so it drains batch by batch.
+  private long drainMark = Long.MIN_VALUE;
+  private Cancellable retryTick; // while something is due: ask for the turn on every loop
 
-  /** A buffered upload decoded again at flush. */
+  /** How a batch reaches the engine: the engine itself, or in tests a double that fails on purpose. */
+  @FunctionalInterface
+  interface EngineCall {
+    ProtectedBatch protect(ProtectionEngine engine, LabeledImages batch);
+  }
+
+  /** A buffered upload decoded again for its batch. */
   private record Item(String key, PendingImage pending, UploadedImage upload, DecodedUpload decoded) {
     String shape() {
       return decoded.channels() + "x" + decoded.height() + "x" + decoded.width();
@@ -98,8 +115,10 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   }
 
   ProtectionProcessor(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
-      StreamMetrics metrics, ClaimCheck claimCheck) {
+      StreamMetrics metrics, ClaimCheck claimCheck, LoopTurns turns, EngineCall engineCall) {
     this.settings = settings;
+    this.turns = turns;
+    this.engineCall = engineCall;
     this.bundles = bundles;
     this.metrics = metrics;
     this.claimCheck = claimCheck;
@@ -119,20 +138,20 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     pending = 0; // init runs again on the same instance when Kafka Streams revives a task
     pendingPixels = 0;
     oldestArrival = Long.MAX_VALUE;
+    drainMark = Long.MIN_VALUE;
+    retryTick = null;
+    bisection.clear();
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
-        PendingImage p = PendingImage.fromBytes(it.next().value);
-        pending++;
-        pendingPixels += p.pixelCount();
-        oldestArrival = Math.min(oldestArrival, p.arrivedAt());
+        count(PendingImage.fromBytes(it.next().value));
       }
     }
-    // A quarter of the max delay: a partial batch waits at most 1.25 × maxDelay.
+    // A quarter of the max delay: a partial batch waits at most 1.25 × maxDelay (plus its turn).
     Duration tick = Duration.ofMillis(Math.max(1, settings.maxDelay().toMillis() / 4));
     context.schedule(tick, PunctuationType.WALL_CLOCK_TIME, now -> {
-      if (pending > 0 && now - oldestArrival >= settings.maxDelay().toMillis()) {
-        flush();
-      } else if (pending == 0) {
+      if (pending > 0) {
+        craftIfDue();
+      } else {
         adoptCurrentBundle(); // no traffic: swap on the next tick rather than with the next batch
       }
     });
@@ -153,6 +172,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
 
   @Override
   public void close() {
+    turns.withdraw(this); // the images stay in the changelogged buffer for the partition's next owner
     if (lease != null) {
       lease.close();
       lease = null;
@@ -185,12 +205,8 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       return;
     }
     buffer.put(String.format(Locale.ROOT, "%010d-%019d", source.partition(), source.offset()), stored);
-    pending++;
-    pendingPixels += image.pixelCount();
-    oldestArrival = Math.min(oldestArrival, now);
-    if (pending >= settings.batchSize() || pendingPixels >= settings.maxBatchPixels()) {
-      flush();
-    }
+    count(image);
+    craftIfDue();
   }
 
   /** The upload with a usable id, or why not. */
@@ -331,13 +347,74 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     };
   }
 
+  /** Buffer keys of {@code items}. */
+  private static List<String> keys(List<Item> items) {
+    return items.stream().map(Item::key).toList();
+  }
+
   /**
-   * Protects everything in the buffer: decodes each upload again, crafts images of one shape together in chunks of
-   * at most batch-size images and max-batch-pixels pixels (an image alone may exceed it), forwards the results,
-   * empties the buffer and adopts a newer bundle.
+   * Whether the buffer holds work to craft now: a full batch (images or pixels), an upload older than max-delay, or
+   * uploads that were waiting when it last filled (a full buffer is drained batch by batch, not left to max-delay),
+   * or a failed batch being retried or bisected.
    */
-  private void flush() {
-    Map<String, List<Item>> byShape = new LinkedHashMap<>();
+  private boolean due(long now) {
+    return pending > 0 && (pending >= settings.batchSize() || pendingPixels >= settings.maxBatchPixels()
+        || now - oldestArrival >= settings.maxDelay().toMillis() || oldestArrival <= drainMark
+        || !bisection.isEmpty());
+  }
+
+  /**
+   * Crafts one batch if one is due and the stream thread's turn is free ({@link LoopTurns}); otherwise asks again
+   * on every loop (a 1 ms punctuator) until it has crafted. A buffer past its cap crafts without waiting for the
+   * turn: the buffer stays bounded even when batches come out smaller than what a poll brings (many image shapes
+   * under sustained overload), at the price of a second batch in that loop (counted as an overflow).
+   */
+  private void craftIfDue() {
+    long now = context.currentSystemTimeMs();
+    if (pending >= settings.batchSize() || pendingPixels >= settings.maxBatchPixels()) {
+      drainMark = Math.max(drainMark, now);
+    }
+    if (!due(now)) {
+      idle();
+      return;
+    }
+    boolean turn = turns.tryTake(this, context);
+    boolean overflow = !turn && (pending >= StreamSettings.BUFFER_CAP_BATCHES * settings.batchSize()
+        || pendingPixels >= StreamSettings.BUFFER_CAP_BATCHES * settings.batchPixels());
+    if (overflow) {
+      metrics.bufferOverflow();
+      LOG.log(System.Logger.Level.WARNING, "task {0} holds {1} uploads ({2} pixels), past its cap: crafting "
+          + "without waiting for the thread''s turn", context.taskId(), pending, pendingPixels);
+    }
+    if (turn || overflow) {
+      craftNext();
+      if (pending == 0) {
+        adoptCurrentBundle(); // a batch boundary: nothing is buffered for the old engine
+      }
+    }
+    if (due(context.currentSystemTimeMs())) {
+      if (retryTick == null) { // asks on every loop until the turn comes
+        retryTick = context.schedule(Duration.ofMillis(1), PunctuationType.WALL_CLOCK_TIME, t -> craftIfDue());
+      }
+    } else {
+      idle();
+    }
+  }
+
+  private void idle() {
+    turns.withdraw(this);
+    if (retryTick != null) {
+      retryTick.cancel();
+      retryTick = null;
+    }
+  }
+
+  /**
+   * Crafts one batch: the next attempt of a failed batch, else images of the oldest upload's shape (decoded again,
+   * in arrival order) up to batch-size images and max-batch-pixels pixels (an image alone may exceed it). Forwards
+   * the results and deletes them from the buffer, then recounts what is left.
+   */
+  private void craftNext() {
     List<KeyValue<String, PendingImage>> buffered = new ArrayList<>(pending);
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
@@ -345,26 +422,80 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         buffered.add(KeyValue.pair(kv.key, PendingImage.fromBytes(kv.value)));
       }
     }
-    for (KeyValue<String, PendingImage> kv : buffered) {
-      Item item = decodeBuffered(kv.key, kv.value);
-      if (item != null) {
-        byShape.computeIfAbsent(item.shape(), s -> new ArrayList<>()).add(item);
-      }
-    }
-    for (List<Item> sameShape : byShape.values()) {
-      int from = 0;
-      while (from < sameShape.size()) {
-        long perImage = (long) sameShape.get(from).decoded().height() * sameShape.get(from).decoded().width();
-        int n = (int) Math.max(1, Math.min(settings.batchSize(), settings.maxBatchPixels() / perImage));
-        int to = Math.min(sameShape.size(), from + n);
-        craft(sameShape.subList(from, to));
-        from = to;
-      }
+    Set<String> removed = new HashSet<>();
+    Bisection.Attempt attempt = bisection.next();
+    List<Item> batch = attempt != null ? decodeAttempt(attempt, buffered, removed) : nextChunk(buffered, removed);
+    if (!batch.isEmpty()) {
+      craft(batch, attempt, removed);
     }
     pending = 0;
     pendingPixels = 0;
     oldestArrival = Long.MAX_VALUE;
-    adoptCurrentBundle();
+    for (KeyValue<String, PendingImage> kv : buffered) {
+      if (!removed.contains(kv.key)) {
+        count(kv.value);
+      }
+    }
+    if (pending == 0) {
+      bisection.clear();
+    }
+  }
+
+  private void count(PendingImage p) {
+    pending++;
+    pendingPixels += p.pixelCount();
+    oldestArrival = Math.min(oldestArrival, p.arrivedAt());
+  }
+
+  /** The images of a failed batch's next attempt still in the buffer, decoded. */
+  private List<Item> decodeAttempt(Bisection.Attempt attempt, List<KeyValue<String, PendingImage>> buffered,
+      Set<String> removed) {
+    Set<String> wanted = Set.copyOf(attempt.keys());
+    List<Item> batch = new ArrayList<>();
+    for (KeyValue<String, PendingImage> kv : buffered) {
+      if (wanted.contains(kv.key)) {
+        Item item = decodeBuffered(kv.key, kv.value, removed);
+        if (item != null) {
+          batch.add(item);
+        }
+      }
+    }
+    return batch;
+  }
+
+  /** The oldest upload and the uploads of its shape after it, up to one batch. */
+  private List<Item> nextChunk(List<KeyValue<String, PendingImage>> buffered, Set<String> removed) {
+    List<KeyValue<String, PendingImage>> byAge = new ArrayList<>(buffered);
+    byAge.sort(java.util.Comparator.comparingLong(kv -> kv.value.arrivedAt())); // stable: key order on ties
+    Item first = null;
+    for (KeyValue<String, PendingImage> kv : byAge) {
+      first = decodeBuffered(kv.key, kv.value, removed); // one that no longer decodes is dead-lettered here
+      if (first != null) {
+        break;
+      }
+    }
+    List<Item> batch = new ArrayList<>();
+    if (first == null) {
+      return batch;
+    }
+    batch.add(first);
+    long perImage = (long) first.decoded().height() * first.decoded().width();
+    int n = (int) Math.max(1, Math.min(settings.batchSize(), settings.maxBatchPixels() / perImage));
+    for (KeyValue<String, PendingImage> kv : buffered) {
+      if (batch.size() >= n) {
+        break;
+      }
+      // The header's size (before EXIF orientation) says which uploads can have this shape: only those are decoded.
+      long known = kv.value.pixelCount(); // 0: restored from an older format, size unknown
+      if (kv.key.equals(first.key()) || removed.contains(kv.key) || (known != 0 && known != perImage)) {
+        continue;
+      }
+      Item item = decodeBuffered(kv.key, kv.value, removed);
+      if (item != null && item.shape().equals(first.shape())) {
+        batch.add(item);
+      }
+    }
+    return batch;
   }
 
   /**
@@ -372,7 +503,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
    * SHA-256 seen on arrival), or null after dead-lettering it: it may not decode, or no longer fit the engine (its
    * label after a bundle swap).
    */
-  private Item decodeBuffered(String key, PendingImage p) {
+  private Item decodeBuffered(String key, PendingImage p, Set<String> removed) {
     Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
         p.kafkaHeaders());
     UploadedImage upload = null;
@@ -386,12 +517,17 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       reject(e, upload == null ? p.id() : upload.getId(), p.originalKey(), p.originalValue(), p.headers(),
           p.topic(), p.partition(), p.offset(), p.timestamp());
       buffer.delete(key);
+      removed.add(key);
       return null;
     }
   }
 
-  /** Crafts images of one shape together and forwards (or dead-letters) each. */
-  private void craft(List<Item> batch) {
+  /**
+   * Crafts images of one shape together and forwards (or dead-letters) each. When the engine fails, nothing is
+   * forwarded or deleted: the batch is retried, then bisected, on the task's next turns ({@link Bisection}), and
+   * only an image that fails alone is dead-lettered.
+   */
+  private void craft(List<Item> batch, Bisection.Attempt attempt, Set<String> removed) {
     ChwImage first = batch.get(0).decoded().colour();
     int size = first.channels() * first.height() * first.width();
     byte[] pixels = new byte[batch.size() * size];
@@ -403,30 +539,52 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       labels[i] = item.pending().label();
       ids.add(item.pending().id());
     }
-    ProtectedBatch result = null;
-    RuntimeException failure = null;
+    ProtectedBatch result;
+    long t0 = System.nanoTime();
     try {
-      long t0 = System.nanoTime();
-      result = engine.protect(new LabeledImages(first.channels(), first.height(), first.width(), pixels, labels,
-          engine.classNames(), ids));
-      metrics.batchCrafted(batch.size(), System.nanoTime() - t0);
+      result = engineCall.protect(engine, new LabeledImages(first.channels(), first.height(), first.width(), pixels,
+          labels, engine.classNames(), ids));
     } catch (RuntimeException e) {
-      failure = e;
+      metrics.engineFailure();
+      List<String> alone = bisection.failed(keys(batch), attempt);
+      LOG.log(System.Logger.Level.WARNING, "task {0}: the engine failed on {1} image(s) of {2}{3}: {4}",
+          context.taskId(), batch.size(), batch.get(0).shape(), alone.isEmpty() ? " (retried on the next turn)"
+              : " alone (dead-lettered)", String.valueOf(e));
+      for (Item item : batch) {
+        if (alone.contains(item.key())) {
+          PendingImage p = item.pending();
+          RejectedUpload rejected = new RejectedUpload(RejectedUpload.PROTECTION_ERROR, String.valueOf(e), e);
+          reject(rejected, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(),
+              p.offset(), p.timestamp());
+          buffer.delete(item.key());
+          removed.add(item.key());
+        }
+      }
+      return;
+    }
+    long nanos = System.nanoTime() - t0;
+    long batchPixels = (long) batch.size() * first.height() * first.width();
+    Duration budget = settings.batchBudget(batchPixels);
+    metrics.batchCrafted(batch.size(), nanos, budget.toNanos());
+    if (nanos > budget.toNanos()) {
+      LOG.log(System.Logger.Level.WARNING, "task {0}: a batch of {1} image(s), {2} pixels, took {3} ms, over its "
+          + "budget of {4} ms (slowest-batch {5}, {6} per megapixel): raise seconds-per-megapixel/slowest-batch "
+          + "(they size max.poll.interval.ms and the transaction timeout) or lower max-batch-pixels",
+          context.taskId(), batch.size(), batchPixels, nanos / 1_000_000, budget.toMillis(),
+          settings.slowestBatch(), settings.perMegapixel());
     }
     long now = context.currentSystemTimeMs();
     for (int i = 0; i < batch.size(); i++) {
       Item item = batch.get(i);
       PendingImage p = item.pending();
       try {
-        if (result == null) {
-          throw new RejectedUpload(RejectedUpload.PROTECTION_ERROR, String.valueOf(failure), failure);
-        }
         forwardProtected(item, result, i, now);
       } catch (RejectedUpload e) {
         reject(e, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(),
             p.timestamp());
       }
       buffer.delete(item.key());
+      removed.add(item.key());
     }
   }
 

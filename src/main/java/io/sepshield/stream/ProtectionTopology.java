@@ -17,6 +17,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 import io.sepshield.lifecycle.BundleHolder;
+import io.sepshield.lifecycle.ProtectionEngine;
 import io.sepshield.service.StreamMetrics;
 
 /**
@@ -64,12 +65,19 @@ public final class ProtectionTopology {
   /** @param claimCheck shared by every task (thread-safe); the caller closes it after the stream */
   public static Topology build(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
       StreamMetrics metrics, ClaimCheck claimCheck) {
+    return build(settings, bundles, registry, metrics, claimCheck, ProtectionEngine::protect);
+  }
+
+  /** @param engineCall how batches reach the engine (tests put a failing double in between) */
+  static Topology build(StreamSettings settings, BundleHolder bundles, SchemaRegistryClient registry,
+      StreamMetrics metrics, ClaimCheck claimCheck, ProtectionProcessor.EngineCall engineCall) {
     metrics.expectRejections(settings.errorStrategy());
+    LoopTurns turns = new LoopTurns(); // one per topology: its tasks share their thread's turn
     Topology topology = new Topology();
     // Bytes in: the processor deserializes, so unreadable records are dead-lettered rather than failing the task.
     topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), settings.uploadsTopic());
-    topology.addProcessor(PROCESSOR, () -> new ProtectionProcessor(settings, bundles, registry, metrics, claimCheck),
-        SOURCE);
+    topology.addProcessor(PROCESSOR, () -> new ProtectionProcessor(settings, bundles, registry, metrics, claimCheck,
+        turns, engineCall), SOURCE);
     // In memory with a changelog: a short-lived buffer of a few records per partition, restored from the changelog
     // after a restart; RocksDB (and its files) would add nothing but disk use.
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(BUFFER_STORE),
@@ -110,10 +118,13 @@ public final class ProtectionTopology {
 
   /**
    * Streams configuration for this topology: exactly-once v2, one stream thread (the PyTorch engine crafts one
-   * batch at a time per JVM anyway), record sizes at the one size limit, and poll/transaction timeouts sized from
-   * the pixels one flush can craft ({@link StreamSettings#flushTime()}).
+   * batch at a time per JVM anyway), record sizes at the one size limit, and poll/transaction timeouts sized for one
+   * batch: a stream thread crafts at most one batch per loop whatever the number of tasks it holds
+   * ({@link LoopTurns}), and a batch holds at most {@link StreamSettings#batchPixels()} pixels, so the budget of a
+   * loop is {@link StreamSettings#loopBudget()}.
    *
-   * @param slowestBatch floor for the crafting time of one flush (fixed costs that do not scale with pixels)
+   * @param slowestBatch floor for the crafting time of one batch (fixed costs that do not scale with pixels); the
+   *     processor's over-budget warning uses {@link StreamSettings#slowestBatch()}, so pass the same
    */
   public static Properties streamsConfig(String applicationId, String bootstrapServers, StreamSettings settings,
       Duration slowestBatch) {
@@ -122,18 +133,18 @@ public final class ProtectionTopology {
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
-    // Between two polls Kafka Streams processes records for up to half the poll interval, and the record that tips
-    // the buffer over its bound starts a flush of at most pixelsPerFlush pixels; a punctuation flush crafts less.
-    long flush = Math.max(slowestBatch.toMillis(), settings.flushTime().toMillis());
-    long budget = 3 * Math.max(flush, settings.maxDelay().toMillis());
-    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), settings.batchSize());
+    // Between two polls a thread crafts one batch (an overflowing buffer aside, see ProtectionProcessor) and decodes
+    // at most one poll's records; Kafka Streams itself stops processing for a poll after half the poll interval.
+    long batch = settings.withSlowestBatch(slowestBatch).loopBudget().toMillis();
+    long budget = 3 * Math.max(batch, settings.maxDelay().toMillis());
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), settings.pollRecords());
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG),
         (int) Math.min(Integer.MAX_VALUE, Math.max(300_000, budget)));
-    // The transaction spans a flush; the broker caps it at transaction.max.timeout.ms (15 min by default).
+    // The transaction spans a batch; the broker caps it at transaction.max.timeout.ms (15 min by default).
     if (budget > 900_000) {
-      LOG.log(System.Logger.Level.WARNING, "a flush may craft {0} pixels, {1} s at {2} per megapixel: more than "
+      LOG.log(System.Logger.Level.WARNING, "a batch may craft {0} pixels, {1} s at {2} per megapixel: more than "
           + "the broker''s default transaction.max.timeout.ms (15 min) allows; lower max-batch-pixels or raise it",
-          settings.pixelsPerFlush(), flush / 1000, settings.perMegapixel());
+          settings.batchPixels(), batch / 1000, settings.perMegapixel());
     }
     p.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG),
         (int) Math.min(900_000, Math.max(60_000, budget)));

@@ -26,16 +26,22 @@ import java.util.Set;
  * @param perMegapixel crafting time per megapixel on this device (measured or configured); sizes poll and
  *     transaction timeouts from the pixels one poll can bring into crafting
  * @param claimCheck object-store references for uploads and large outputs
+ * @param slowestBatch floor of the time budget of one batch (fixed costs that do not scale with pixels): a batch
+ *     is over budget when crafting it takes longer than this and longer than its pixels at {@link #perMegapixel}
  */
 public record StreamSettings(String uploadsTopic, String protectedTopic, String deadLetterTopic, int batchSize,
     Duration maxDelay, Set<String> allowedContentTypes, int maxBytes, int maxWidth, int maxHeight, long maxPixels,
     ErrorStrategy errorStrategy, String failuresTopic, long maxBatchPixels, Duration perMegapixel,
-    ClaimCheck.Settings claimCheck) {
+    ClaimCheck.Settings claimCheck, Duration slowestBatch) {
 
   public static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/bmp", "image/gif");
   /** 16 Mpixel: one image at the default pixel limit, or many small ones. */
   public static final long DEFAULT_MAX_BATCH_PIXELS = 16L << 20;
   public static final Duration DEFAULT_PER_MEGAPIXEL = Duration.ofSeconds(5);
+  /** The serve default of {@code slowest-batch}. */
+  public static final Duration DEFAULT_SLOWEST_BATCH = Duration.ofMinutes(2);
+  /** How many batches' worth (images or pixels) a task buffers at most before it crafts without its turn. */
+  static final int BUFFER_CAP_BATCHES = 4;
   /**
    * Room in every record limit for what surrounds the image: the Avro fields (id, metadata), the key, headers carried
    * through, dead-letter headers and Kafka's own batch and record framing.
@@ -61,6 +67,9 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
     if (perMegapixel.isNegative() || perMegapixel.isZero()) {
       throw new IllegalArgumentException("seconds per megapixel must be positive, got " + perMegapixel);
     }
+    if (slowestBatch.isNegative()) {
+      throw new IllegalArgumentException("slowest batch must not be negative, got " + slowestBatch);
+    }
     allowedContentTypes = Set.copyOf(allowedContentTypes);
   }
 
@@ -70,7 +79,7 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
       ErrorStrategy errorStrategy, String failuresTopic) {
     this(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes, maxBytes, maxWidth,
         maxHeight, maxPixels, errorStrategy, failuresTopic, DEFAULT_MAX_BATCH_PIXELS, DEFAULT_PER_MEGAPIXEL,
-        ClaimCheck.Settings.none());
+        ClaimCheck.Settings.none(), DEFAULT_SLOWEST_BATCH);
   }
 
   /**
@@ -100,50 +109,74 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
   public StreamSettings withLimits(int bytes, int width, int height, long pixels) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
         allowedContentTypes, bytes, width, height, pixels, errorStrategy, failuresTopic, maxBatchPixels,
-        perMegapixel, claimCheck);
+        perMegapixel, claimCheck, slowestBatch);
   }
 
   public StreamSettings withErrorStrategy(ErrorStrategy strategy) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
         allowedContentTypes, maxBytes, maxWidth, maxHeight, maxPixels, strategy, failuresTopic, maxBatchPixels,
-        perMegapixel, claimCheck);
+        perMegapixel, claimCheck, slowestBatch);
   }
 
   public StreamSettings withTopics(String uploads, String protectedImages, String deadLetters) {
     return new StreamSettings(uploads, protectedImages, deadLetters, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        claimCheck);
+        claimCheck, slowestBatch);
   }
 
   /** @param topic the failures topic, or null for none */
   public StreamSettings withFailuresTopic(String topic) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
-        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, topic, maxBatchPixels, perMegapixel, claimCheck);
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, topic, maxBatchPixels, perMegapixel, claimCheck,
+        slowestBatch);
   }
 
   /** Batch memory bound and crafting rate (see the record's parameters). */
   public StreamSettings withBatching(long pixels, Duration craftingPerMegapixel) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, pixels, craftingPerMegapixel,
-        claimCheck);
+        claimCheck, slowestBatch);
   }
 
   public StreamSettings withClaimCheck(ClaimCheck.Settings settings) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        settings);
+        settings, slowestBatch);
+  }
+
+  /** @param floor see the record's {@code slowestBatch} */
+  public StreamSettings withSlowestBatch(Duration floor) {
+    return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
+        claimCheck, floor);
   }
 
   /**
-   * Most pixels one flush crafts: the buffer flushes as soon as it holds {@link #maxBatchPixels}, so before the last
-   * upload arrived it held less, and that upload has at most {@link #maxPixels}.
+   * Most pixels one batch holds: images of one shape up to {@link #maxBatchPixels}, or one image of at most
+   * {@link #maxPixels} alone. A stream thread crafts at most one batch between two polls, so this (not the buffer,
+   * nor the number of tasks the thread holds) is what the poll and transaction timeouts must cover.
    */
-  public long pixelsPerFlush() {
-    return maxBatchPixels + maxPixels;
+  public long batchPixels() {
+    return Math.max(maxBatchPixels, maxPixels);
   }
 
-  /** Upper bound on the crafting time of one flush at {@link #perMegapixel}. */
-  public Duration flushTime() {
-    return Duration.ofMillis((long) Math.ceil(perMegapixel.toMillis() * (pixelsPerFlush() / 1e6)));
+  /** The time budget of a batch of {@code pixels}: its pixels at {@link #perMegapixel}, at least slowest-batch. */
+  public Duration batchBudget(long pixels) {
+    long perPixels = (long) Math.ceil(perMegapixel.toMillis() * (pixels / 1e6));
+    return Duration.ofMillis(Math.max(slowestBatch.toMillis(), perPixels));
+  }
+
+  /** The budget of the largest batch ({@link #batchPixels}): what one processing loop may spend crafting. */
+  public Duration loopBudget() {
+    return batchBudget(batchPixels());
+  }
+
+  /**
+   * {@code max.poll.records}: at most one batch's worth of the largest images per poll ({@code max-batch-pixels /
+   * max-pixels}, within 1..batch-size). A thread crafts one batch per poll; letting a poll bring more pixels than a
+   * batch crafts would grow the buffer without bound under load instead of leaving the backlog in Kafka.
+   */
+  public int pollRecords() {
+    return (int) Math.max(1, Math.min(batchSize, maxBatchPixels / maxPixels));
   }
 }

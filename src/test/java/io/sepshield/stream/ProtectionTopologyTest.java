@@ -404,8 +404,10 @@ class ProtectionTopologyTest {
     holder.install(StreamFixtures.engine("bundle-16px", ensemble16, newClosed::incrementAndGet)); // mid-batch
     assertEquals(0, oldClosed.get(), "a is buffered for the old engine's shape");
     send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // crafted by the old engine too
+    driver.advanceWallClockTime(Duration.ofMillis(1)); // one batch per loop: b (another shape) on the next one
     send("c", bytes(StreamFixtures.pngUpload(data, 2, "c")), "t"); // after the boundary: the new engine
     send("d", bytes(StreamFixtures.pngUpload(data16, 3, "d")), "t");
+    driver.advanceWallClockTime(Duration.ofMillis(1));
 
     List<TestRecord<String, ProtectedImage>> out = protectedImages.readRecordsToList();
     assertEquals(List.of("a", "b", "c", "d"), out.stream().map(TestRecord::key).toList());
@@ -417,7 +419,7 @@ class ProtectionTopologyTest {
       assertEquals(side * side, PngCodec.decode(toArray(p.getPng()), 1).pixels().length, p.getId());
       assertTrue(p.getMaxAbsDelta255() > 0 && p.getMaxAbsDelta255() <= StreamFixtures.EPS255);
     }
-    assertEquals(4, stats.batches(), "two flushes of two shapes each: one batch per shape");
+    assertEquals(4, stats.batches(), "two full buffers of two shapes each: one batch per shape");
     assertEquals(1, oldClosed.get(), "freed once the batch that used it was done");
     assertEquals(0, newClosed.get());
     assertEquals("bundle-16px", holder.currentBundleId());
@@ -444,7 +446,8 @@ class ProtectionTopologyTest {
         12), 7));
     store.put("bad-label", legacyPendingImage(2, "bad-label", 7, 98, badLabel, data.image(1)));
     send("new", bytes(StreamFixtures.pngUpload(StreamFixtures.data16(), 0, "new")), "t");
-    driver.advanceWallClockTime(MAX_DELAY.plusMillis(1));
+    driver.advanceWallClockTime(MAX_DELAY.plusMillis(1)); // the oldest shape first (the restored 12×12)...
+    driver.advanceWallClockTime(Duration.ofMillis(1)); // ...16×16 on the next loop
 
     Map<String, ProtectedImage> out = new java.util.HashMap<>();
     protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
@@ -483,12 +486,16 @@ class ProtectionTopologyTest {
 
   @Test
   void batchesAreBoundedByPixels() {
-    // 12×12 images, at most 300 pixels a batch: the third upload (432 pixels buffered) flushes, in batches of 2 + 1.
+    // 12×12 images, at most 300 pixels a batch: the third upload (432 pixels buffered) fills the buffer, which is
+    // drained in batches of 2 + 1, one per loop: the last one on the next loop, not after max-delay.
     start(StreamSettings.defaults(8, MAX_DELAY).withBatching(300, Duration.ofSeconds(1)));
     for (int i = 0; i < 3; i++) {
       send("p-" + i, bytes(StreamFixtures.pngUpload(data, i, "p-" + i)), "t");
     }
-    assertEquals(List.of("p-0", "p-1", "p-2"), keys(protectedImages));
+    assertEquals(List.of("p-0", "p-1"), keys(protectedImages));
+    assertEquals(1, stats.batches());
+    driver.advanceWallClockTime(Duration.ofMillis(1));
+    assertEquals(List.of("p-2"), keys(protectedImages));
     assertEquals(2, stats.batches());
   }
 
