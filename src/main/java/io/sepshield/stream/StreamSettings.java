@@ -1,7 +1,9 @@
 package io.sepshield.stream;
 
+import io.sepshield.data.ImageMetadata;
 import io.sepshield.storage.ClaimCheck;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.Set;
 
 /**
@@ -26,13 +28,16 @@ import java.util.Set;
  * @param perMegapixel crafting time per megapixel on this device (measured or configured); sizes poll and
  *     transaction timeouts from the pixels one poll can bring into crafting
  * @param claimCheck object-store references for uploads and large outputs
+ * @param keepMetadata metadata kinds of an upload copied into its protected PNG (PNG and JPEG uploads); empty, the
+ *     default: everything stripped. Kept EXIF always loses its GPS directory and thumbnail ({@code UploadDecoder}).
  */
 public record StreamSettings(String uploadsTopic, String protectedTopic, String deadLetterTopic, int batchSize,
     Duration maxDelay, Set<String> allowedContentTypes, int maxBytes, int maxWidth, int maxHeight, long maxPixels,
     ErrorStrategy errorStrategy, String failuresTopic, long maxBatchPixels, Duration perMegapixel,
-    ClaimCheck.Settings claimCheck) {
+    ClaimCheck.Settings claimCheck, Set<ImageMetadata.Kind> keepMetadata) {
 
-  public static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/bmp", "image/gif");
+  public static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/bmp", "image/gif",
+      "image/tiff");
   /** 16 Mpixel: one image at the default pixel limit, or many small ones. */
   public static final long DEFAULT_MAX_BATCH_PIXELS = 16L << 20;
   public static final Duration DEFAULT_PER_MEGAPIXEL = Duration.ofSeconds(5);
@@ -62,6 +67,7 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
       throw new IllegalArgumentException("seconds per megapixel must be positive, got " + perMegapixel);
     }
     allowedContentTypes = Set.copyOf(allowedContentTypes);
+    keepMetadata = keepMetadata.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(keepMetadata));
   }
 
   /** With the default batch memory bound, crafting rate and no claim check. */
@@ -70,7 +76,7 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
       ErrorStrategy errorStrategy, String failuresTopic) {
     this(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes, maxBytes, maxWidth,
         maxHeight, maxPixels, errorStrategy, failuresTopic, DEFAULT_MAX_BATCH_PIXELS, DEFAULT_PER_MEGAPIXEL,
-        ClaimCheck.Settings.none());
+        ClaimCheck.Settings.none(), Set.of());
   }
 
   /**
@@ -100,38 +106,46 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
   public StreamSettings withLimits(int bytes, int width, int height, long pixels) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
         allowedContentTypes, bytes, width, height, pixels, errorStrategy, failuresTopic, maxBatchPixels,
-        perMegapixel, claimCheck);
+        perMegapixel, claimCheck, keepMetadata);
   }
 
   public StreamSettings withErrorStrategy(ErrorStrategy strategy) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
         allowedContentTypes, maxBytes, maxWidth, maxHeight, maxPixels, strategy, failuresTopic, maxBatchPixels,
-        perMegapixel, claimCheck);
+        perMegapixel, claimCheck, keepMetadata);
   }
 
   public StreamSettings withTopics(String uploads, String protectedImages, String deadLetters) {
     return new StreamSettings(uploads, protectedImages, deadLetters, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        claimCheck);
+        claimCheck, keepMetadata);
   }
 
   /** @param topic the failures topic, or null for none */
   public StreamSettings withFailuresTopic(String topic) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
-        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, topic, maxBatchPixels, perMegapixel, claimCheck);
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, topic, maxBatchPixels, perMegapixel, claimCheck,
+        keepMetadata);
   }
 
   /** Batch memory bound and crafting rate (see the record's parameters). */
   public StreamSettings withBatching(long pixels, Duration craftingPerMegapixel) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, pixels, craftingPerMegapixel,
-        claimCheck);
+        claimCheck, keepMetadata);
   }
 
   public StreamSettings withClaimCheck(ClaimCheck.Settings settings) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        settings);
+        settings, keepMetadata);
+  }
+
+  /** The metadata keep-list (see the record's parameters); empty strips everything. */
+  public StreamSettings withKeepMetadata(Set<ImageMetadata.Kind> kinds) {
+    return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
+        claimCheck, kinds);
   }
 
   /**
