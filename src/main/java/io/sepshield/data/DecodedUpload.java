@@ -9,7 +9,7 @@ import java.util.List;
  *     applied
  * @param alpha the alpha channel, height × width bytes (8-bit), re-attached untouched to the protected image; null
  *     when the image has none
- * @param format "png", "jpeg", "gif" or "bmp"
+ * @param format "png", "jpeg", "gif", "bmp" or "tiff"
  * @param reductions what decoding changed beyond a lossless conversion, each a sentence (e.g. "16-bit samples reduced
  *     to 8-bit"); empty when the pixels are exactly those of the file
  * @param metadata the metadata to re-emit, per the keep-list (nothing by default)

@@ -19,9 +19,9 @@ import java.util.stream.Stream;
  * Reads and writes image data sets laid out as {@code root/<class>/<file>} (the torchvision "ImageFolder" layout).
  *
  * <p><b>Reading.</b> Class names are the sorted names of the sub-folders of root; each class folder is searched
- * recursively for png, jpg/jpeg, bmp and gif files (case-insensitive extension; hidden files and other files are
- * skipped). Image files directly in root are read as unlabeled ({@link LabeledImages#UNKNOWN_LABEL}). Ids are the
- * paths relative to root with '/' separators, e.g. "Coat/img_001.png". Images are ordered by class, then by id;
+ * recursively for png, jpg/jpeg, bmp, gif and tif/tiff files (case-insensitive extension; hidden files and other
+ * files are skipped). Image files directly in root are read as unlabeled ({@link LabeledImages#UNKNOWN_LABEL}). Ids
+ * are the paths relative to root with '/' separators, e.g. "Coat/img_001.png". Images are ordered by class, then by id;
  * unlabeled images come last. Pixels are converted to the requested channel count (see {@link PngCodec}); when a
  * target size is given, images of another size are resized with {@link ImageResize}, otherwise all images must have
  * the same size.
@@ -40,7 +40,7 @@ public final class ImageFolder {
   public static final String CLASSES_FILE = "classes.txt";
 
   /** File extensions read as images (lower case). */
-  public static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif");
+  public static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff");
 
   private ImageFolder() {}
 

@@ -19,15 +19,17 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
- * Lossless PNG encoding of CHW 8-bit images, and decoding of PNG, JPEG, BMP and GIF input into a chosen channel count.
+ * Lossless PNG encoding of CHW 8-bit images, and decoding of PNG, JPEG, BMP, GIF and TIFF input into a chosen channel
+ * count.
  *
  * <p>Decoding reads raster samples directly rather than through {@link BufferedImage#getRGB}: Java2D treats 8-bit
  * grayscale as linear and gamma-converts it in {@code getRGB} (gray 128 comes back as 188), which would break
  * bit-exact round trips. Alpha channels are dropped, not composited. Colour to gray uses ITU-R BT.601 luminance
  * (0.299 R + 0.587 G + 0.114 B), as PIL's "L" mode does.
  *
- * <p>The input format is recognised from its magic bytes; only PNG, JPEG, BMP and GIF are accepted, even though
- * ImageIO knows more (WBMP in particular has almost no signature and would "recognise" random bytes).
+ * <p>The input format is recognised from its magic bytes; only PNG, JPEG, BMP, GIF and (classic, not Big-) TIFF are
+ * accepted, even though ImageIO knows more (WBMP in particular has almost no signature and would "recognise" random
+ * bytes). TIFF is read by the JDK's own plug-in (javax.imageio, Java 9+).
  */
 public final class PngCodec {
   private PngCodec() {}
@@ -35,7 +37,7 @@ public final class PngCodec {
   /**
    * An image's header facts, read without decoding pixels.
    *
-   * @param format "png", "jpeg", "bmp" or "gif"
+   * @param format "png", "jpeg", "bmp", "gif" or "tiff"
    */
   public record ImageInfo(String format, int width, int height) {}
 
@@ -108,7 +110,7 @@ public final class PngCodec {
   }
 
   /**
-   * Decodes PNG, JPEG, BMP or GIF bytes (first frame) into an image with the given number of channels.
+   * Decodes PNG, JPEG, BMP, GIF or TIFF bytes (first frame or page) into an image with the given number of channels.
    *
    * @param channels 1 (grayscale luminance) or 3 (RGB)
    * @throws ImageFormatException for an unknown format or corrupt/truncated data
@@ -184,7 +186,7 @@ public final class PngCodec {
     return -1;
   }
 
-  /** The format named by the magic bytes: "png", "jpeg", "bmp", "gif", or {@code null} if none of these. */
+    /** The format named by the magic bytes: "png", "jpeg", "bmp", "gif", "tiff", or {@code null} if none of these. */
   public static String detectFormat(byte[] b) {
     if (startsWith(b, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) {
       return "png";
@@ -197,6 +199,9 @@ public final class PngCodec {
     }
     if (startsWith(b, 'B', 'M') && b.length >= 26) {
       return "bmp";
+    }
+    if (startsWith(b, 'I', 'I', 42, 0) || startsWith(b, 'M', 'M', 0, 42)) {
+      return "tiff"; // classic TIFF; BigTIFF (43) has no reader in the JDK
     }
     return null;
   }
@@ -305,7 +310,7 @@ public final class PngCodec {
         head.append(String.format(" %02x", bytes[i]));
       }
       throw new ImageFormatException(ImageFormatException.Kind.UNSUPPORTED, "unrecognized image format (" + bytes.length + " bytes, starting"
-          + (head.length() == 0 ? " empty" : head) + "); expected PNG, JPEG, BMP or GIF");
+          + (head.length() == 0 ? " empty" : head) + "); expected PNG, JPEG, BMP, GIF or TIFF");
     }
     return format;
   }

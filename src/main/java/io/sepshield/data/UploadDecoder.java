@@ -21,8 +21,8 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
- * Decodes an upload for protection at its own size and colour: PNG, JPEG, GIF or BMP into 8-bit gray or RGB plus an
- * optional alpha channel, with the EXIF orientation applied and metadata kept only per the keep-list.
+ * Decodes an upload for protection at its own size and colour: PNG, JPEG, GIF, BMP or TIFF into 8-bit gray or RGB plus
+ * an optional alpha channel, with the EXIF orientation applied and metadata kept only per the keep-list.
  *
  * <p>Order of work, cheapest refusal first: the format from the magic bytes; the container's own structure (PNG
  * chunks, JPEG segments: metadata, APNG's acTL, CMYK) without decoding; the size from the header, refused as
@@ -33,6 +33,12 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * palettes are expanded to RGB (and their transparency to alpha). Samples are taken from the raster, never through
  * Java2D's colour conversion (see {@link PngCodec}), so an ICC-tagged image keeps its encoded values and a kept
  * profile still describes them. Samples over 8 bits are rounded to 8 and the reduction is recorded.
+ *
+ * <p>TIFF (the JDK's plug-in): one page only, a multi-page file is {@link Kind#MULTI_FRAME} (its second directory
+ * may be a thumbnail or another picture: which page is "the" image is not ours to guess); integer samples of up to
+ * 16 bits (float and 32-bit samples are {@link Kind#UNSUPPORTED}); the TIFF Orientation tag is applied like EXIF's;
+ * premultiplied (associated) alpha is converted to straight alpha, recorded as a reduction. A TIFF's metadata is
+ * never kept (the keep-list applies to PNG and JPEG): its tags live in the same directory as the pixel layout.
  */
 public final class UploadDecoder {
   private static final String XMP_KEYWORD = "XML:com.adobe.xmp";
@@ -93,7 +99,8 @@ public final class UploadDecoder {
     List<String> reductions = new ArrayList<>();
     BufferedImage img = read(bytes, format);
     Planes planes = planes(img, reductions);
-    int orientation = c.exif == null ? 1 : Exif.orientation(c.exif);
+    // A TIFF file is itself the TIFF structure EXIF borrows: its IFD0 holds the Orientation tag.
+    int orientation = format.equals("tiff") ? Exif.orientation(bytes) : c.exif == null ? 1 : Exif.orientation(c.exif);
     if (orientation != 1) {
       planes = planes.oriented(orientation);
     }
@@ -279,10 +286,11 @@ public final class UploadDecoder {
       reader.setInput(in, false, true);
       // libjpeg only warns about a cut-off scan and fills the rest with gray: that image must not be published.
       reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
-      if (format.equals("gif")) {
+      if (format.equals("gif") || format.equals("tiff")) {
         int frames = reader.getNumImages(true);
         if (frames > 1) {
-          throw new ImageFormatException(Kind.MULTI_FRAME, "animated GIF with " + frames + " frames");
+          throw new ImageFormatException(Kind.MULTI_FRAME, format.equals("gif")
+              ? "animated GIF with " + frames + " frames" : "multi-page TIFF with " + frames + " pages; send one");
         }
       }
       BufferedImage img = reader.read(0);
@@ -388,6 +396,23 @@ public final class UploadDecoder {
         }
       }
       return new Planes(h, w, rgb, alpha);
+    }
+    int type = raster.getDataBuffer().getDataType();
+    if (type == java.awt.image.DataBuffer.TYPE_FLOAT || type == java.awt.image.DataBuffer.TYPE_DOUBLE) {
+      throw new ImageFormatException(Kind.UNSUPPORTED, "floating-point samples are not supported; send 8- or 16-bit");
+    }
+    for (int b = 0; b < cm.getNumComponents(); b++) {
+      if (cm.getComponentSize(b) > 16) {
+        throw new ImageFormatException(Kind.UNSUPPORTED, cm.getComponentSize(b) + "-bit samples are not supported; "
+            + "send 8- or 16-bit");
+      }
+    }
+    if (cm.isAlphaPremultiplied()) {
+      // Crafting and the ε check work on straight colour; Java2D divides by alpha in place (lossy where alpha is low).
+      img.coerceData(false);
+      cm = img.getColorModel();
+      raster = img.getRaster();
+      reductions.add("premultiplied alpha converted to straight alpha");
     }
     int colours = cm.getNumColorComponents();
     if (colours != 1 && colours != 3) {

@@ -2,6 +2,7 @@ package io.sepshield.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.sepshield.data.ImageMetadata;
 import io.sepshield.demo.EmbeddedKafka;
 import io.sepshield.lifecycle.BundleHolder;
 import io.sepshield.lifecycle.ProgressWatchdog;
@@ -139,7 +140,8 @@ public class ProtectionServer implements AutoCloseable {
         .withBatching(c.maxBatchPixels(), c.secondsPerMegapixel()).withSlowestBatch(c.slowestBatch())
         .withClaimCheck(new ClaimCheck.Settings(c.claimCheckAllowed().orElse(List.of()),
             c.claimCheckOutput().orElse(null), c.claimCheckOutputThreshold(), c.s3Endpoint().orElse(null),
-            c.s3Region().orElse(null), c.s3PathStyle()));
+            c.s3Region().orElse(null), c.s3PathStyle()))
+        .withKeepMetadata(ImageMetadata.Kind.parseList(c.keepMetadata()));
     Cluster cluster = new Cluster(c.kafka(), c.groupInstanceId(), c.createTopics(), c.topicPartitions(),
         c.topicReplicationFactor(), withoutUrl(c.schemaRegistryConfig()));
     return new Options(bootstrap, registry, c.applicationId(), c.stateDir().orElse(null), stream,

@@ -139,8 +139,18 @@ public interface StreamConfig {
   @WithDefault("dead-letter-queue")
   String errorStrategy();
 
-  @WithDefault("image/png,image/jpeg,image/bmp,image/gif")
+  @WithDefault("image/png,image/jpeg,image/bmp,image/gif,image/tiff")
   Set<String> allowedContentTypes();
+
+  /**
+   * Metadata copied from an upload into its protected PNG, comma-separated: {@code icc}, {@code exif}, {@code xmp},
+   * {@code text} (PNG text chunks and JPEG comments), or {@code none}, the default: everything is stripped. Kept EXIF
+   * always loses its GPS directory and its thumbnail (a small copy of the unprotected picture), and its orientation
+   * is set to 1 (the pixels are turned upright). The same list as {@code protect --keep-metadata}; TIFF uploads keep
+   * nothing.
+   */
+  @WithDefault("none")
+  String keepMetadata();
 
   @WithDefault("16777216")
   int maxBytes();

@@ -20,7 +20,9 @@ final class FileBlobStore implements BlobStore {
             + maxBytes);
       }
       try (InputStream in = Files.newInputStream(path)) {
-        byte[] bytes = in.readNBytes((int) maxBytes + 1); // the file may have grown since size()
+        // One more than the limit: the file may have grown since size(). Clamped: (int) of a limit of 2 GiB or
+        // more (or maxBytes + 1 overflowing) would wrap to a negative or zero count and read nothing.
+        byte[] bytes = in.readNBytes((int) Math.min(maxBytes, Integer.MAX_VALUE - 9) + 1);
         if (bytes.length > maxBytes) {
           throw new ClaimCheckException(ClaimCheckException.Kind.TOO_LARGE, uri + " has more than " + maxBytes
               + " bytes");

@@ -75,7 +75,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private static final int MAX_CAUSE_CHARS = 1000;
   private static final int MAX_ID_CHARS = 1000;
   private static final Map<String, String> FORMAT_BY_CONTENT_TYPE = Map.of("image/png", "png", "image/jpeg", "jpeg",
-      "image/jpg", "jpeg", "image/bmp", "bmp", "image/gif", "gif");
+      "image/jpg", "jpeg", "image/bmp", "bmp", "image/gif", "gif", "image/tiff", "tiff");
   static final String PNG = "image/png";
 
   private final StreamSettings settings;
@@ -288,7 +288,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     }
     String format = PngCodec.detectFormat(bytes);
     if (format == null) {
-      throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "data is not a PNG, JPEG, BMP or GIF image");
+      throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "data is not a PNG, JPEG, BMP, GIF or TIFF image");
     }
     if (!format.equals(FORMAT_BY_CONTENT_TYPE.get(contentType))) {
       throw new RejectedUpload(RejectedUpload.UNSUPPORTED_FORMAT, "content type " + contentType
@@ -325,12 +325,13 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   }
 
   /**
-   * Decodes the upload at its own size and colour (EXIF orientation applied, alpha kept aside, metadata stripped);
-   * the engine crafts through a differentiable resize to the bundle's input. A refusal keeps the decoder's kind.
+   * Decodes the upload at its own size and colour (EXIF orientation applied, alpha kept aside, metadata stripped
+   * except the keep-list's kinds, which the decoded upload carries into its PNG); the engine crafts through a
+   * differentiable resize to the bundle's input. A refusal keeps the decoder's kind.
    */
   private DecodedUpload decode(byte[] bytes) throws RejectedUpload {
     try {
-      return UploadDecoder.decode(bytes, new UploadDecoder.Options(Set.of(), settings.maxWidth(),
+      return UploadDecoder.decode(bytes, new UploadDecoder.Options(settings.keepMetadata(), settings.maxWidth(),
           settings.maxHeight(), settings.maxPixels()));
     } catch (ImageFormatException e) {
       throw new RejectedUpload(reason(e.kind()), e.kind() + ": " + e.getMessage(), e);

@@ -1,7 +1,9 @@
 package io.sepshield.stream;
 
+import io.sepshield.data.ImageMetadata;
 import io.sepshield.storage.ClaimCheck;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.Set;
 
 /**
@@ -28,13 +30,17 @@ import java.util.Set;
  * @param claimCheck object-store references for uploads and large outputs
  * @param slowestBatch floor of the time budget of one batch (fixed costs that do not scale with pixels): a batch
  *     is over budget when crafting it takes longer than this and longer than its pixels at {@link #perMegapixel}
+ * @param keepMetadata metadata kinds of an upload copied into its protected PNG (PNG and JPEG uploads); empty, the
+ *     default: everything stripped. Kept EXIF always loses its GPS directory and thumbnail ({@code UploadDecoder}).
  */
 public record StreamSettings(String uploadsTopic, String protectedTopic, String deadLetterTopic, int batchSize,
     Duration maxDelay, Set<String> allowedContentTypes, int maxBytes, int maxWidth, int maxHeight, long maxPixels,
     ErrorStrategy errorStrategy, String failuresTopic, long maxBatchPixels, Duration perMegapixel,
-    ClaimCheck.Settings claimCheck, Duration slowestBatch) {
+    ClaimCheck.Settings claimCheck, Duration slowestBatch,
+    Set<ImageMetadata.Kind> keepMetadata) {
 
-  public static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/bmp", "image/gif");
+  public static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("image/png", "image/jpeg", "image/bmp", "image/gif",
+      "image/tiff");
   /** 16 Mpixel: one image at the default pixel limit, or many small ones. */
   public static final long DEFAULT_MAX_BATCH_PIXELS = 16L << 20;
   public static final Duration DEFAULT_PER_MEGAPIXEL = Duration.ofSeconds(5);
@@ -71,6 +77,7 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
       throw new IllegalArgumentException("slowest batch must not be negative, got " + slowestBatch);
     }
     allowedContentTypes = Set.copyOf(allowedContentTypes);
+    keepMetadata = keepMetadata.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(keepMetadata));
   }
 
   /** With the default batch memory bound, crafting rate and no claim check. */
@@ -79,7 +86,7 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
       ErrorStrategy errorStrategy, String failuresTopic) {
     this(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes, maxBytes, maxWidth,
         maxHeight, maxPixels, errorStrategy, failuresTopic, DEFAULT_MAX_BATCH_PIXELS, DEFAULT_PER_MEGAPIXEL,
-        ClaimCheck.Settings.none(), DEFAULT_SLOWEST_BATCH);
+        ClaimCheck.Settings.none(), DEFAULT_SLOWEST_BATCH, Set.of());
   }
 
   /**
@@ -109,46 +116,53 @@ public record StreamSettings(String uploadsTopic, String protectedTopic, String 
   public StreamSettings withLimits(int bytes, int width, int height, long pixels) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
         allowedContentTypes, bytes, width, height, pixels, errorStrategy, failuresTopic, maxBatchPixels,
-        perMegapixel, claimCheck, slowestBatch);
+        perMegapixel, claimCheck, slowestBatch, keepMetadata);
   }
 
   public StreamSettings withErrorStrategy(ErrorStrategy strategy) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay,
         allowedContentTypes, maxBytes, maxWidth, maxHeight, maxPixels, strategy, failuresTopic, maxBatchPixels,
-        perMegapixel, claimCheck, slowestBatch);
+        perMegapixel, claimCheck, slowestBatch, keepMetadata);
   }
 
   public StreamSettings withTopics(String uploads, String protectedImages, String deadLetters) {
     return new StreamSettings(uploads, protectedImages, deadLetters, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        claimCheck, slowestBatch);
+        claimCheck, slowestBatch, keepMetadata);
   }
 
   /** @param topic the failures topic, or null for none */
   public StreamSettings withFailuresTopic(String topic) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, topic, maxBatchPixels, perMegapixel, claimCheck,
-        slowestBatch);
+        slowestBatch, keepMetadata);
   }
 
   /** Batch memory bound and crafting rate (see the record's parameters). */
   public StreamSettings withBatching(long pixels, Duration craftingPerMegapixel) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, pixels, craftingPerMegapixel,
-        claimCheck, slowestBatch);
+        claimCheck, slowestBatch, keepMetadata);
   }
 
   public StreamSettings withClaimCheck(ClaimCheck.Settings settings) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        settings, slowestBatch);
+        settings, slowestBatch, keepMetadata);
   }
 
   /** @param floor see the record's {@code slowestBatch} */
   public StreamSettings withSlowestBatch(Duration floor) {
     return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
         maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
-        claimCheck, floor);
+        claimCheck, floor, keepMetadata);
+  }
+
+  /** The metadata keep-list (see the record's parameters); empty strips everything. */
+  public StreamSettings withKeepMetadata(Set<ImageMetadata.Kind> kinds) {
+    return new StreamSettings(uploadsTopic, protectedTopic, deadLetterTopic, batchSize, maxDelay, allowedContentTypes,
+        maxBytes, maxWidth, maxHeight, maxPixels, errorStrategy, failuresTopic, maxBatchPixels, perMegapixel,
+        claimCheck, slowestBatch, kinds);
   }
 
   /**

@@ -65,6 +65,30 @@ class CommandLineTest {
     assertTrue(out.contains("throughput:") && out.contains("latency ms:   p50="), out);
     assertTrue(Files.isRegularFile(dir.resolve("bundles/LATEST")), "the trained bundle is kept for the next run");
     assertTrue(Files.size(dir.resolve("out/before-after.png")) > 1000);
+
+    // --photos: files at their own size (a 30x20 colour PNG, a 2-page TIFF), the bundle reused.
+    Path photos = Files.createDirectories(dir.resolve("photos"));
+    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(30, 20,
+        java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+    java.util.Random random = new java.util.Random(5);
+    for (int p = 0; p < 600; p++) {
+      img.setRGB(p % 30, p / 30, random.nextInt(1 << 24));
+    }
+    javax.imageio.ImageIO.write(img, "png", photos.resolve("colour.png").toFile());
+    Files.write(photos.resolve("multipage.tif"), io.sepshield.data.TiffFixtures.pages(img, img));
+    LaunchResult photoDemo = launcher.launch("stream-demo", "--photos", photos.toString(), "--eps", "4",
+        "--bundle", dir.resolve("bundles").toString(), "--out", dir.resolve("out").toString(), "--device", "cpu");
+    assertEquals(0, photoDemo.exitCode(), photoDemo.getErrorOutput());
+    String photoOut = photoDemo.getOutput();
+    assertTrue(photoOut.contains("30x20 RGB") && photoOut.contains(" 4/255 (") && photoOut.contains(" 4: ok)"),
+        photoOut); // max |δ| 4/255 (≤ ε 4: ok), without relying on the console's encoding for δ and ≤
+    assertTrue(photoOut.contains("MULTI_FRAME: multi-page TIFF with 2 pages"), photoOut);
+    assertTrue(photoOut.contains("2 files, 1 protected"), photoOut);
+    assertEquals(List.of(20, 30), List.of(javax.imageio.ImageIO.read(dir.resolve("out/photos/colour.protected.png")
+        .toFile()).getHeight(), javax.imageio.ImageIO.read(dir.resolve("out/photos/colour.protected.png").toFile())
+        .getWidth()), "own size");
+    assertTrue(Files.isRegularFile(dir.resolve("out/photos/colour.delta.png")));
+    assertTrue(Files.isRegularFile(dir.resolve("out/photos/index.md")));
   }
 
   @Test

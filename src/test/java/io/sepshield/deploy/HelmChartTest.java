@@ -110,6 +110,31 @@ class HelmChartTest {
   }
 
   @Test
+  void metadataKeepListIsNoneByDefaultAndCheckedBySchema() {
+    Rendered plain = render("default", t -> t);
+    assertEquals("none", plain.environment(plain.processor().getSpec().getTemplate().getSpec().getContainers().get(0))
+        .get("SEP_SHIELD_STREAM_KEEP_METADATA"), "stripped unless asked for");
+    Rendered kept = render("keep", t -> t.withValuesFile(valuesFile("values-keep.yaml",
+        "stream: {keep-metadata: \"icc,exif\"}\n")));
+    checks.check(kept, false);
+    assertEquals("icc,exif", kept.environment(kept.processor().getSpec().getTemplate().getSpec().getContainers()
+        .get(0)).get("SEP_SHIELD_STREAM_KEEP_METADATA"));
+    Exception gps = assertThrows(Exception.class, () -> template(t -> t.withValuesFile(valuesFile(
+        "values-gps.yaml", "stream: {keep-metadata: \"exif,gps\"}\n"))));
+    assertTrue(gps.getMessage().contains("keep-metadata"), gps.getMessage());
+  }
+
+  private static Path valuesFile(String name, String yaml) {
+    try {
+      Path values = Path.of("target/deploy-tests", name);
+      java.nio.file.Files.createDirectories(values.getParent());
+      return java.nio.file.Files.writeString(values, yaml);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
   void refusesSettingsThatBreakADeployment() {
     Exception grace = assertThrows(Exception.class,
         () -> template(t -> t.set("terminationGracePeriodSeconds", "25")));

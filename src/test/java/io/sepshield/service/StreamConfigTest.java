@@ -93,6 +93,20 @@ class StreamConfigTest {
   }
 
   @Test
+  void metadataIsStrippedUnlessTheKeepListNamesItAndTiffIsAccepted() {
+    io.sepshield.stream.StreamSettings defaults = read(CLUSTER).stream();
+    assertEquals(java.util.Set.of(), defaults.keepMetadata(), "everything stripped by default");
+    assertTrue(defaults.allowedContentTypes().contains("image/tiff"));
+    assertEquals(java.util.EnumSet.of(io.sepshield.data.ImageMetadata.Kind.EXIF,
+        io.sepshield.data.ImageMetadata.Kind.TEXT),
+        read(with("sep-shield.stream.keep-metadata", "exif, text")).stream().keepMetadata());
+    assertEquals(java.util.Set.of(), read(with("sep-shield.stream.keep-metadata", "none")).stream().keepMetadata());
+    IllegalArgumentException gps = assertThrows(IllegalArgumentException.class,
+        () -> read(with("sep-shield.stream.keep-metadata", "exif,gps")));
+    assertTrue(gps.getMessage().contains("gps"), "serve refuses to start, naming the kind: " + gps.getMessage());
+  }
+
+  @Test
   void zeroPartitionsIsRefused() {
     assertThrows(IllegalArgumentException.class,
         () -> read(with("sep-shield.stream.topic-partitions", "0")));

@@ -67,6 +67,7 @@ class ClaimCheckTest {
       assertArrayEquals(png, Files.readAllBytes(Path.of(URI.create(stored.uri()))));
       assertEquals(stored, check.store(png, ".png", "image/png"), "a redone batch writes the same object");
       assertArrayEquals(png, check.fetch(stored.uri(), stored.sha256(), 10));
+      assertArrayEquals(png, check.fetch(stored.uri(), stored.sha256(), Long.MAX_VALUE), "no limit is no limit");
     }
   }
 
