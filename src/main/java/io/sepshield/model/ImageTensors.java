@@ -29,7 +29,9 @@ public final class ImageTensors {
 
   public static NDArray fromBytes(NDManager manager, byte[] pixels, int n, int c, int h, int w) {
     NDArray u8 = manager.create(java.nio.ByteBuffer.wrap(pixels), new Shape(n, c, h, w), DataType.UINT8);
-    return u8.toType(DataType.FLOAT32, false).div(255f);
+    NDArray x = u8.toType(DataType.FLOAT32, false).divi(255f); // in place: a full-size photo is 4 bytes a pixel
+    u8.close();
+    return x;
   }
 
   /**
@@ -37,8 +39,17 @@ public final class ImageTensors {
    * down and can leave the ε-ball).
    */
   public static byte[] toBytesRounded(NDArray images) {
-    NDArray levels = images.mul(255f).round().clip(0, 255).toType(DataType.UINT8, false);
-    return levels.toByteArray();
+    // Each temporary freed at once: at full size each is image-sized, and the caller's scope may live on.
+    NDArray scaled = images.mul(255f);
+    NDArray rounded = scaled.round();
+    scaled.close();
+    NDArray clipped = rounded.clip(0, 255);
+    rounded.close();
+    NDArray levels = clipped.toType(DataType.UINT8, false);
+    clipped.close();
+    byte[] bytes = levels.toByteArray();
+    levels.close();
+    return bytes;
   }
 
   /** Labels as an int64 vector, the type DJL's losses and indexing expect. */

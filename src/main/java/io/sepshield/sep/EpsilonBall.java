@@ -1,7 +1,7 @@
 package io.sepshield.sep;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
+import io.sepshield.model.ImageTensors;
 
 /**
  * Π_ε: the feasible set {x : |x − x0|∞ ≤ ε, 0 ≤ x ≤ 1}, and the 8-bit quantisation that must stay inside it.
@@ -15,13 +15,24 @@ public final class EpsilonBall implements AutoCloseable {
 
   public EpsilonBall(NDArray original, float epsilon) {
     this.epsilon = epsilon;
-    this.lower = original.sub(epsilon).clip(0f, 1f);
-    this.upper = original.add(epsilon).clip(0f, 1f);
+    this.lower = clipped(original.sub(epsilon));
+    this.upper = clipped(original.add(epsilon));
   }
 
-  /** The nearest point of the ball: clip to [x0 − ε, x0 + ε] ∩ [0, 1]. */
+  /** The nearest point of the ball: clip to [x0 − ε, x0 + ε] ∩ [0, 1]. A new array on x's manager. */
   public NDArray project(NDArray x) {
-    return x.maximum(lower).minimum(upper);
+    // DJL has no in-place maximum/minimum; the intermediate is freed here rather than with the caller's scope, which
+    // at full size is an image-sized array per projection.
+    NDArray above = x.maximum(lower);
+    NDArray inside = above.minimum(upper);
+    above.close();
+    return inside;
+  }
+
+  private static NDArray clipped(NDArray bound) {
+    NDArray c = bound.clip(0f, 1f);
+    bound.close();
+    return c;
   }
 
   public float epsilon() {
@@ -42,7 +53,7 @@ public final class EpsilonBall implements AutoCloseable {
    * @throws IllegalStateException if a pixel leaves the ball (a bug, never expected)
    */
   public static byte[] quantize(byte[] original, NDArray crafted, float epsilon) {
-    byte[] q = crafted.mul(255f).round().clip(0f, 255f).toType(DataType.UINT8, false).toByteArray();
+    byte[] q = ImageTensors.toBytesRounded(crafted);
     if (q.length != original.length) {
       throw new IllegalArgumentException("crafted has " + q.length + " pixels, original " + original.length);
     }

@@ -39,6 +39,14 @@ public final class Protector {
   private final List<Checkpoint> members;
   private final InputAdapter.Cache inputs;
   private final Tuning tuning;
+  private StepProbe probe = StepProbe.NONE;
+
+  /** Test hook: sees the crafting scope after every inner step (m ≥ 0) and every outer step (m = −1) of t. */
+  interface StepProbe {
+    StepProbe NONE = (t, m, crafting) -> {};
+
+    void after(int t, int m, NDManager crafting);
+  }
 
   /**
    * How the crafting loop is executed; none of it changes the mathematics (same gradients, same random draws), only
@@ -97,6 +105,10 @@ public final class Protector {
     return tuning;
   }
 
+  void probe(StepProbe probe) {
+    this.probe = probe;
+  }
+
   /**
    * Gradient evaluations (forward+backward passes) this protector runs per image: {@link
    * ProtectionSettings#gradientEvaluationsPerImage} less the T first inner steps that reuse g_k.
@@ -138,7 +150,7 @@ public final class Protector {
         }
       }
       int[] targets = targetsFor(labels);
-      NDArray crafted = craft(original, targets);
+      NDArray crafted = craftFrom(original, targets); // original lives on the ensemble's device, in scope
       byte[] originalBytes = batch.rawPixels();
       byte[] protectedBytes = EpsilonBall.quantize(originalBytes, crafted, settings.epsilon());
       int size = batch.imageBytes();
@@ -183,25 +195,32 @@ public final class Protector {
    * quantised), attached to {@code originals}' manager and device.
    */
   public NDArray craft(NDArray originals, int[] targets) {
-    if (targets.length != originals.getShape().get(0)) {
-      throw new IllegalArgumentException(targets.length + " targets for " + originals.getShape().get(0) + " images");
-    }
-    InputAdapter.checkChannels(originals.getShape().get(1), ensemble.inputShape()[0]);
     try (NDManager scope = ensemble.manager().newSubManager()) {
-      NDArray x0 = onDevice(originals, scope);
-      Targets goal = new Targets(scope, targets);
-      NDArray crafted;
-      try (EpsilonBall ball = new EpsilonBall(x0, settings.epsilon())) {
-        crafted = switch (settings.method()) {
-          case UNIFORM_NOISE -> uniformNoise(x0, ball);
-          case BASELINE -> signedDescent(x0, ball, List.of(ensemble.last()), goal);
-          case SEP, SEP_FA -> signedDescent(x0, ball, members, goal);
-          case SEP_FA_VR -> sepFaVr(x0, ball, goal);
-        };
-      }
+      NDArray crafted = craftFrom(onDevice(originals, scope), targets);
       NDArray result = crafted.toDevice(originals.getDevice(), true);
       result.attach(originals.getManager());
       return result;
+    }
+  }
+
+  /**
+   * {@link #craft} on float images x0 that already live on the ensemble's device, in a scope the caller owns: the
+   * crafted images and every temporary are attached to x0's manager (the temporaries freed as the loop goes), and x0
+   * is not changed. Saves {@link #protect} one image-sized copy.
+   */
+  private NDArray craftFrom(NDArray x0, int[] targets) {
+    if (targets.length != x0.getShape().get(0)) {
+      throw new IllegalArgumentException(targets.length + " targets for " + x0.getShape().get(0) + " images");
+    }
+    InputAdapter.checkChannels(x0.getShape().get(1), ensemble.inputShape()[0]);
+    Targets goal = new Targets(x0.getManager(), targets);
+    try (EpsilonBall ball = new EpsilonBall(x0, settings.epsilon())) {
+      return switch (settings.method()) {
+        case UNIFORM_NOISE -> uniformNoise(x0, ball);
+        case BASELINE -> signedDescent(x0, ball, List.of(ensemble.last()), goal);
+        case SEP, SEP_FA -> signedDescent(x0, ball, members, goal);
+        case SEP_FA_VR -> sepFaVr(x0, ball, goal);
+      };
     }
   }
 
@@ -210,41 +229,92 @@ public final class Protector {
    * g_k = ∇x L_k(x_t) for every k; g_ens = mean g_k; g_upd = 0; x̂ = x_t;
    * M times: pick k at random, g_upd += ∇x L_k(x̂) − (g_k − g_ens), x̂ = Π_ε(x̂ − α sign(g_upd));
    * then x_{t+1} = Π_ε(x_t − α sign(g_upd)).
+   *
+   * <p>Memory: at full size every array here is image-sized (144 MB for a 12-megapixel RGB photo), so the loop
+   * keeps only what Algorithm 1 still needs. Each inner step runs in its own scope that only g_upd and x̂ leave;
+   * the M draws of k are made up front (same draws, same order), so only the deviations g_k − g_ens that a later
+   * inner step uses are kept, each freed after its last use, and they are computed in place from g_k.
    */
   private NDArray sepFaVr(NDArray x0, EpsilonBall ball, Targets goal) {
     Random random = new Random(settings.seed());
     float alpha = settings.alpha();
+    int n = members.size();
     NDManager home = x0.getManager();
     NDArray x = x0;
     for (int t = 0; t < settings.steps(); t++) {
+      int[] picks = new int[settings.innerSteps()];
+      for (int m = 0; m < picks.length; m++) {
+        picks[m] = random.nextInt(n); // uniform, with replacement: drawn at m = 0 too
+      }
+      int[] lastUse = new int[n]; // the last inner step that needs k's deviation, −1 for none
+      Arrays.fill(lastUse, -1);
+      for (int m = 0; m < picks.length; m++) {
+        lastUse[picks[m]] = m;
+      }
       NDArray next;
       try (NDManager step = home.newSubManager()) {
         x.tempAttach(step); // everything derived from x_t this iteration is freed with the step
         NDArray[] g = gradients(members, x, goal, step);
-        NDArray gEns = NDArrays.stack(new NDList(g)).mean(new int[] {0});
-        NDArray[] deviation = new NDArray[members.size()]; // g_k − g_ens, fixed for this t
-        for (int k = 0; k < members.size(); k++) {
-          deviation[k] = g[k].sub(gEns);
+        // PyTorch's own mean over the stack: a running in-place sum rounds some pixels differently for n ≥ 5.
+        // The stack is transient and smaller than the inner steps' peak for the cpu and fast profiles.
+        NDArray stacked = NDArrays.stack(new NDList(g));
+        NDArray gEns = stacked.mean(new int[] {0});
+        stacked.close();
+        // At m = 0, x̂ = x_t, so member k's fresh gradient is g_k, already in hand: keep that one.
+        NDArray firstFresh = tuning.reuseFirstGradient() && picks.length > 0 ? g[picks[0]].duplicate() : null;
+        NDArray[] deviation = new NDArray[n]; // g_k − g_ens, fixed for this t; only for the k some inner step draws
+        for (int k = 0; k < n; k++) {
+          if (lastUse[k] >= 0) {
+            deviation[k] = g[k].subi(gEns); // g_k is not needed any more: its deviation takes its place
+          } else {
+            g[k].close();
+          }
         }
+        gEns.close();
         NDArray gUpd = x.zerosLike();
-        NDArray xHat = x;
-        for (int m = 0; m < settings.innerSteps(); m++) {
-          int k = random.nextInt(members.size()); // uniform, with replacement: drawn at m = 0 too
-          // Variance reduction: member k's fresh gradient at x̂ (with k's own centers), minus its deviation at x_t.
-          // At m = 0, x̂ = x_t and that gradient is g_k, already in hand.
-          NDArray fresh = m == 0 && tuning.reuseFirstGradient() ? g[k] : gradient(members.get(k), xHat, goal, step);
-          gUpd = gUpd.add(fresh.sub(deviation[k]));
-          xHat = ball.project(xHat.sub(gUpd.sign().mul(alpha)));
+        NDArray xHat = x.duplicate();
+        for (int m = 0; m < picks.length; m++) {
+          int k = picks[m];
+          try (NDManager inner = step.newSubManager()) {
+            gUpd.tempAttach(inner);
+            xHat.tempAttach(inner);
+            // Variance reduction: member k's fresh gradient at x̂ (with k's own centers), minus its deviation at x_t.
+            NDArray fresh = m == 0 && firstFresh != null ? firstFresh : gradient(members.get(k), xHat, goal, inner);
+            gUpd.addi(fresh.subi(deviation[k]));
+            fresh.close();
+            if (lastUse[k] == m) {
+              deviation[k].close();
+            }
+            NDArray moved = descend(xHat, gUpd, alpha, ball);
+            moved.attach(step);
+            xHat.close();
+            xHat = moved;
+          }
+          probe.after(t, m, home);
         }
-        next = ball.project(x.sub(gUpd.sign().mul(alpha)));
+        xHat.close();
+        next = descend(x, gUpd, alpha, ball);
         next.attach(home);
       }
       if (x != x0) {
         x.close();
       }
       x = next;
+      probe.after(t, -1, home);
     }
     return x;
+  }
+
+  /**
+   * Π_ε(z − α sign(g)) as a new array on z's manager; its temporaries are freed at once (z and g are kept).
+   */
+  private static NDArray descend(NDArray z, NDArray g, float alpha, EpsilonBall ball) {
+    NDArray change = g.sign().muli(alpha);
+    NDArray moved = z.sub(change);
+    change.close();
+    NDArray projected = ball.project(moved);
+    moved.close();
+    return projected;
   }
 
   /** x_{t+1} = Π_ε(x_t − α sign(mean_k ∇x L_k(x_t))): SEP, SEP-FA, and with one model the baseline. */
@@ -257,13 +327,14 @@ public final class Protector {
         x.tempAttach(step);
         NDArray sum = summedGradient(models, x, goal, step);
         // The ensemble mean has the sign of the sum; the division is skipped.
-        next = ball.project(x.sub(sum.sign().mul(settings.alpha())));
+        next = descend(x, sum, settings.alpha(), ball);
         next.attach(home);
       }
       if (x != x0) {
         x.close();
       }
       x = next;
+      probe.after(t, -1, home);
     }
     return x;
   }
@@ -301,7 +372,9 @@ public final class Protector {
     if (!tuning.oneCollectionPerStep()) {
       NDArray sum = x.zerosLike();
       for (Checkpoint c : models) {
-        sum = sum.add(gradient(c, x, goal, into));
+        NDArray g = gradient(c, x, goal, into);
+        sum.addi(g);
+        g.close();
       }
       return sum;
     }

@@ -162,11 +162,11 @@ public interface StreamConfig {
   int maxHeight();
 
   /**
-   * Largest width × height accepted. Crafting at full size holds many float copies of the image: peak resident memory
-   * was 3.0 GB for a 1920 × 1080 photo with the fast profile, 7.3 GB with cpu, 15.6 GB for 12 megapixels with fast
-   * (CPU, 2026-12-01, README Measured). 2 Mpixel keeps one image inside the chart's 4 GiB processor limit with the
-   * default fast profile; raise it only with the pod's memory, or a photo that cannot fit would kill the pod on
-   * every retry.
+   * Largest width × height accepted. Crafting at full size holds float copies of the image: peak resident memory
+   * with the fast profile was 2.86 GB for a 1920 × 1080 photo and 8.8 GB for 12 megapixels (CPU, 2026-12-01,
+   * README Measured: about 0.4 GB + 1.2 GB per megapixel up to 2 MP). 2 Mpixel keeps one image inside the chart's
+   * 4 GiB processor limit with the default fast profile; raise it only with the pod's memory, or a photo that cannot
+   * fit would kill the pod on every retry.
    */
   @WithDefault("2097152")
   long maxPixels();

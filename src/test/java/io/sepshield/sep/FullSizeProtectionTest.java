@@ -9,6 +9,7 @@ import io.sepshield.model.ImageTensors;
 import io.sepshield.sep.Preprocessing.Aspect;
 import io.sepshield.sep.Preprocessing.Kernel;
 import io.sepshield.testing.TinyModels;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -150,6 +151,44 @@ class FullSizeProtectionTest {
         assertTrue(after < 0.9 * before, "FA loss should fall by 10 %+: " + before + " -> " + after);
         assertTrue(before - after > 5 * Math.abs(before - withNoise),
             "should beat noise: before " + before + ", crafted " + after + ", noise " + withNoise);
+      }
+    }
+  }
+
+  @Test
+  void theCraftingLoopKeepsOnlyWhatAlgorithmOneStillNeeds() {
+    // Image-sized arrays alive in the crafting scope between steps, counted with DJL's own bookkeeping (no timing, no
+    // memory thresholds). At full size each one is 4 bytes per pixel and channel, so their number is the loop's
+    // memory. After an outer step: x0, the ball's two bounds and x_{t+1}. After an inner step, besides those: g_upd,
+    // x̂ and at most one deviation g_k − g_ens per member that a later inner step still draws. (Before this was
+    // measured, an outer step kept its n gradients, their stack and mean, n deviations and seven temporaries per
+    // inner step alive until it ended: 15.6 GB for one 12-megapixel photo.)
+    LabeledImages batch = uploads(2, 3, 17, 23, 9);
+    long imageSize = (long) batch.size() * batch.imageBytes();
+    int n = ensemble.size();
+    int steps = 3;
+    int innerSteps = 5;
+    for (Method method : List.of(Method.SEP_FA_VR, Method.SEP)) {
+      for (Protector.Tuning tuning : List.of(Protector.Tuning.OPTIMIZED, Protector.Tuning.STRAIGHTFORWARD)) {
+        Protector protector = new Protector(ensemble,
+            settings(method, steps, innerSteps, Preprocessing.DEFAULT), tuning);
+        List<long[]> seen = new ArrayList<>(); // {t, m, image-sized arrays}
+        protector.probe((t, m, crafting) -> seen.add(new long[] {t, m,
+            crafting.getManagedArrays().stream().filter(a -> a.size() >= imageSize).count()}));
+        ProtectedBatch out = protector.protect(batch);
+        assertTrue(java.util.Arrays.stream(out.maxAbsDelta()).allMatch(d -> d >= 1 && d <= 8), "crafting ran");
+        String where = method + " " + tuning;
+        int innerPerStep = method == Method.SEP_FA_VR ? innerSteps : 0;
+        assertEquals(steps * (1 + innerPerStep), seen.size(), where + ": steps observed");
+        for (long[] s : seen) {
+          String at = where + ", t=" + s[0] + ", m=" + s[1];
+          if (s[1] < 0) {
+            assertEquals(4, s[2], at + ": x0, the ball's bounds and x_{t+1} only");
+          } else {
+            long laterDraws = Math.min(n, innerSteps - 1 - s[1]);
+            assertTrue(s[2] <= 6 + laterDraws, at + ": " + s[2] + " image-sized arrays, at most " + (6 + laterDraws));
+          }
+        }
       }
     }
   }

@@ -108,7 +108,8 @@ class BadInputCorpusTest {
   }
 
   static StreamSettings settings() {
-    // One flush at the end crafts the valid kinds in a few batches (one per shape); rejections happen on arrival.
+    // Max-delay at the end crafts the valid kinds in a few batches (one per shape, one per processing loop);
+    // rejections happen on arrival.
     return StreamSettings.defaults(64, Duration.ofSeconds(2)).withLimits(LIMITS.maxBytes(), LIMITS.maxWidth(),
         LIMITS.maxHeight(), LIMITS.maxPixels());
   }
@@ -134,7 +135,7 @@ class BadInputCorpusTest {
         }
       }
     }
-    driver.advanceWallClockTime(Duration.ofSeconds(3)); // max-delay flush of everything buffered
+    CorpusVerdicts.drain(driver, Duration.ofSeconds(3)); // max-delay flush of everything buffered
     collect(verdicts);
 
     // The service still protects after the whole corpus.
@@ -142,7 +143,7 @@ class BadInputCorpusTest {
     uploads.pipeInput(new TestRecord<>("after".getBytes(StandardCharsets.UTF_8), new BadInputCorpus(registry,
         ProtectionTopology.UPLOADS_TOPIC, LIMITS).serialize(BadInputCorpus.upload("after-corpus", "image/png", good,
             data.label(0)))));
-    driver.advanceWallClockTime(Duration.ofSeconds(3));
+    CorpusVerdicts.drain(driver, Duration.ofSeconds(3));
     List<TestRecord<String, ProtectedImage>> after = protectedImages.readRecordsToList();
 
     List<Map<String, Object>> rows = verdicts.rows(cases, MAX_REJECT_ALLOCATION);

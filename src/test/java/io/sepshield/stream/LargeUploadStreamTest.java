@@ -62,7 +62,9 @@ class LargeUploadStreamTest {
   /**
    * Crafting a 12-megapixel colour photo at full size needs several GB of native memory and minutes of CPU (on
    * 2026-12-01, on the shared 2-core / 24 GiB build machine, the JVM running both photo tests was OOM-killed at
-   * 16.6 GB RSS), so the two tests that craft the photo run only with {@code -Dsep-shield.full-size-photo-tests=true}
+   * 16.6 GB RSS; after the crafting loop freed its temporaries step by step, one such photo still peaked at 8.8 GB in
+   * {@code protect --profile fast}, README Measured), so the two tests that craft the photo run only with
+   * {@code -Dsep-shield.full-size-photo-tests=true}
    * (and surefire's argLine passing it on); the dead-letter test below, which never crafts it, always runs.
    */
   static final String FULL_SIZE = "sep-shield.full-size-photo-tests";
