@@ -132,12 +132,13 @@ public class SoakCommand implements Callable<Integer> {
         r.deadLettered(), r.lost(), r.duplicated(), r.epsViolations(), r.maxAbsDelta255(), r.unexpected(),
         r.failureEventsDuplicated());
     for (CrashSoak.Kill k : r.killLog()) {
-      System.out.printf("kill %d: %s %s at %.1f s, partitions %s, %d buffered%s%s, running again after %.1f s%n",
-          k.number(), k.instance(), k.point(), k.atSeconds(), k.partitions(), k.bufferedUploads(),
+      System.out.printf("kill %d: %s %s at %.1f s, partitions %s, %d buffered%s%s, running again after %.1f s, "
+          + "next result read after %s s%n", k.number(), k.instance(), k.point(), k.atSeconds(), k.partitions(),
+          k.bufferedUploads(),
           k.transactionAborted() == null ? "" : k.transactionAborted() ? ", its open transaction aborted"
               : ", transaction had committed",
           k.partitionsMoved() == null ? "" : k.partitionsMoved() ? ", partitions moved to the survivor"
-              : ", partitions did NOT move", k.restartSeconds());
+              : ", partitions did NOT move", k.restartSeconds(), k.firstResultAfterSeconds());
     }
     r.problems().forEach(s -> System.out.println("problem: " + s));
     System.out.printf("%s in %.0f s (%d processor starts)%n", r.ok() ? "OK" : "FAILED", r.seconds(),

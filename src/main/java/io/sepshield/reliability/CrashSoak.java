@@ -107,7 +107,7 @@ public final class CrashSoak {
   /** One SIGKILL and what it hit. */
   public record Kill(int number, String instance, KillPoint point, boolean triggered, double atSeconds,
       List<Integer> partitions, int bufferedUploads, Boolean transactionAborted, Boolean partitionsMoved,
-      double restartSeconds) {}
+      double restartSeconds, Double firstResultAfterSeconds) {}
 
   /**
    * The figures. {@code lost}: uploads with no result; {@code duplicated}: results beyond the first per upload
@@ -225,6 +225,7 @@ public final class CrashSoak {
       producer.start();
 
       Map<Integer, String> triggerRecords = new HashMap<>();
+      Map<Integer, Long> killTimes = new HashMap<>();
       try (KafkaConsumer<byte[], byte[]> uncommitted = consumer(kafka.bootstrapServers(), "read_uncommitted");
           KafkaConsumer<byte[], byte[]> changelog = consumer(kafka.bootstrapServers(), "read_committed")) {
         Map<Integer, Set<String>> buffered = new HashMap<>();
@@ -277,8 +278,9 @@ public final class CrashSoak {
             }
           }
           double at = seconds();
+          long killedAt = System.nanoTime();
           target.kill(); // first: a mid-flush transaction commits within ~100 ms
-          track(changelog, buffered, Duration.ofMillis(200)); // committed state: what the kill left in the buffer
+          trackToEnd(changelog, buffered); // the committed buffer: what the next owner restores
           Set<Integer> ownedAtKill = owned;
           int bufferedNow = owned.stream().mapToInt(p -> buffered.getOrDefault(p, Set.of()).size()).sum();
           phasesOpen = k + 2;
@@ -303,7 +305,8 @@ public final class CrashSoak {
           awaitReady(target);
           double restartSeconds = (System.nanoTime() - restart) / 1e9;
           kills.add(new Kill(k + 1, target.name(), point, triggered, round1(at), List.copyOf(new TreeSet<>(owned)),
-              bufferedNow, trigger == null ? null : Boolean.FALSE, moved, round1(restartSeconds)));
+              bufferedNow, trigger == null ? null : Boolean.FALSE, moved, round1(restartSeconds), null));
+          killTimes.put(k + 1, killedAt);
           log.printf("soak:   %s running again after %.1f s; %d sent, %d accounted%n", target.name(),
               restartSeconds, sent.get(), accounted());
         }
@@ -344,15 +347,19 @@ public final class CrashSoak {
           p.kill();
         }
       }
-      // Whether the output each mid-flush kill saw was aborted, i.e. the kill hit an open transaction.
+      // Whether the output each mid-flush kill saw was aborted (the kill hit an open transaction), and how long
+      // read_committed readers waited for the next result: a killed instance's open transaction holds back every
+      // partition it wrote to until the broker aborts it (transaction timeout), since a restarted Kafka Streams
+      // instance without persistent stores gets a new process id, hence a new transactional.id that fences nothing.
       for (int i = 0; i < kills.size(); i++) {
         Kill kill = kills.get(i);
         String seen = triggerRecords.get(kill.number());
-        if (seen != null) {
-          kills.set(i, new Kill(kill.number(), kill.instance(), kill.point(), kill.triggered(), kill.atSeconds(),
-              kill.partitions(), kill.bufferedUploads(), !committedCoordinates.contains(seen), kill.partitionsMoved(),
-              kill.restartSeconds()));
-        }
+        long killedAt = killTimes.get(kill.number());
+        long next = results.values().stream().flatMap(List::stream).mapToLong(Outcome::readNanos)
+            .filter(t -> t > killedAt).min().orElse(-1);
+        kills.set(i, new Kill(kill.number(), kill.instance(), kill.point(), kill.triggered(), kill.atSeconds(),
+            kill.partitions(), kill.bufferedUploads(), seen == null ? null : !committedCoordinates.contains(seen),
+            kill.partitionsMoved(), kill.restartSeconds(), next < 0 ? null : round1((next - killedAt) / 1e9)));
       }
       return verify(registry, ids, originals, corrupt, kills, problems, processors);
     }
@@ -541,6 +548,16 @@ public final class CrashSoak {
       } else {
         keys.add(key);
       }
+    }
+  }
+
+  /** {@link #track} up to the last stable offsets (read_committed): everything committed so far. */
+  private static void trackToEnd(KafkaConsumer<byte[], byte[]> changelog, Map<Integer, Set<String>> buffered) {
+    Map<TopicPartition, Long> end = changelog.endOffsets(changelog.assignment());
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (System.nanoTime() < deadline
+        && end.entrySet().stream().anyMatch(e -> changelog.position(e.getKey()) < e.getValue())) {
+      track(changelog, buffered, Duration.ofMillis(50));
     }
   }
 

@@ -2,8 +2,10 @@ package io.sepshield.reliability;
 
 import io.sepshield.service.ProtectionServer;
 import io.sepshield.service.StreamConfig;
+import io.quarkus.runtime.configuration.DurationConverter;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -16,6 +18,7 @@ public final class PlainProcessorMain {
 
   public static void main(String[] args) throws Exception {
     SmallRyeConfig config = new SmallRyeConfigBuilder().addDefaultSources().addDefaultInterceptors()
+        .withConverter(Duration.class, 200, new DurationConverter()) // "2s", "1000ms" as in Quarkus
         .withMapping(StreamConfig.class).build();
     ProtectionServer.start(ProtectionServer.from(config.getConfigMapping(StreamConfig.class), false), System.err);
     new CountDownLatch(1).await();
