@@ -134,7 +134,7 @@ public final class CrashSoak {
   private final StreamSettings topics;
   private final Random random;
   private final long t0 = System.nanoTime();
-  private final List<ProcessorJvm> processors = new ArrayList<>();
+  private final List<ProcessorJvm> processors = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   // Filled by the producer.
   private final Map<String, Integer> uploadPartition = new ConcurrentHashMap<>();
@@ -160,9 +160,23 @@ public final class CrashSoak {
 
   /** Runs the soak: infrastructure, processors, uploads, kills, and the exactly-once check. */
   public Result run(LabeledImages images) throws Exception {
+    // Stopping the soak (Ctrl-C) must not leave processor JVMs behind.
+    Thread cleanup = new Thread(() -> processors.forEach(p -> {
+      try {
+        p.kill();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }), "soak-cleanup");
+    Runtime.getRuntime().addShutdownHook(cleanup);
     try {
       return soak(images);
     } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanup);
+      } catch (IllegalStateException e) {
+        // shutting down: the hook runs
+      }
       for (ProcessorJvm p : processors) { // whatever happened, no processor outlives the soak
         p.kill();
       }
@@ -238,6 +252,13 @@ public final class CrashSoak {
           if (accounted() >= n) {
             problems.add("all uploads were done before kill " + (k + 1) + "; " + k + " kills made");
             break;
+          }
+          // Kills spread over the run: kill k waits until (k + 0.5) / (kills + 1) of the uploads have their result
+          // (phase k, opened by the kill before, is under way), so the processors make progress between kills.
+          long due = (long) ((k + 0.5) * n / (spec.kills() + 1));
+          long progressDeadline = System.nanoTime() + spec.deadline().toNanos();
+          while (accounted() < due && System.nanoTime() < progressDeadline) {
+            Thread.sleep(100);
           }
           ProcessorJvm target = processors.get(k % processors.size());
           KillPoint point = spec.points().get(k % spec.points().size());
