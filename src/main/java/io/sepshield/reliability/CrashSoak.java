@@ -57,8 +57,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * one of three moments ({@link KillPoint}): while a transaction that already wrote results is open (mid-flush), while
  * committed uploads sit in the killed instance's buffer, or at a random time; then the instance is started again
  * (with two or more, only after the survivors took its partitions over: a rebalance that restores the buffered
- * uploads from the changelog). Uploads are produced in as many phases as there are kills plus one, each phase opened
- * by the kill before it, so every kill meets work in flight.
+ * uploads from the changelog). Uploads are produced in as many phases as there are kills plus one: kill k waits
+ * until (k + 0.5) / (kills + 1) of the uploads have their result and opens phase k + 1 as it starts waiting for its
+ * moment, so the kills are spread over the run and every kill meets work in flight.
  *
  * <p>Afterwards a {@code read_committed} consumer must see exactly one result per upload id, protected or
  * dead-lettered (a few corrupt uploads are mixed in on purpose), and every protected PNG must decode to the upload's
@@ -260,6 +261,7 @@ public final class CrashSoak {
           while (accounted() < due && System.nanoTime() < progressDeadline) {
             Thread.sleep(100);
           }
+          phasesOpen = k + 2; // the next phase's uploads flow while this kill waits for its moment
           ProcessorJvm target = processors.get(k % processors.size());
           KillPoint point = spec.points().get(k % spec.points().size());
           boolean triggered = false;
@@ -304,7 +306,6 @@ public final class CrashSoak {
           trackToEnd(changelog, buffered); // the committed buffer: what the next owner restores
           Set<Integer> ownedAtKill = owned;
           int bufferedNow = owned.stream().mapToInt(p -> buffered.getOrDefault(p, Set.of()).size()).sum();
-          phasesOpen = k + 2;
           if (trigger != null) {
             triggerRecords.put(k + 1, trigger.topic() + "-" + trigger.partition() + "@" + trigger.offset());
           }
