@@ -19,6 +19,8 @@ import java.util.Map;
  */
 public final class ReliabilityResults {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper SNAKE = new ObjectMapper()
+      .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
 
   private ReliabilityResults() {}
 
@@ -44,7 +46,7 @@ public final class ReliabilityResults {
     m.put("mid_flush_kills_that_aborted_output", r.abortedRecordsSeen());
     m.put("seconds", r.seconds());
     m.put("ok", r.ok());
-    m.put("kill_log", r.killLog());
+    m.put("kill_log", SNAKE.valueToTree(r.killLog()));
     m.put("problems", r.problems());
     m.put("command", command);
     m.put("date", date);
@@ -64,6 +66,20 @@ public final class ReliabilityResults {
       }
     }
     kept.add(run);
+    for (JsonNode r : kept) { // kill logs written before their keys were snake_case
+      if (r.get("kill_log") instanceof ArrayNode log) {
+        for (JsonNode kill : log) {
+          if (kill instanceof ObjectNode k) {
+            for (String name : java.util.List.copyOf(k.properties().stream().map(Map.Entry::getKey).toList())) {
+              String snake = name.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+              if (!snake.equals(name)) {
+                k.set(snake, k.remove(name));
+              }
+            }
+          }
+        }
+      }
+    }
     doc.set("crash_runs", kept);
     long uploads = 0;
     long kills = 0;
