@@ -574,7 +574,10 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
           context.taskId(), batch.size(), batchPixels, nanos / 1_000_000, budget.toMillis(),
           settings.slowestBatch(), settings.perMegapixel());
     }
-    long now = context.currentSystemTimeMs();
+    // Kafka Streams caches the wall clock once per record or punctuation, so after crafting its time is that of the
+    // call's start (a one-image batch would report 0 ms); the system clock is later by the crafting. The larger of
+    // the two keeps a test driver's advanced mock clock working.
+    long now = Math.max(context.currentSystemTimeMs(), System.currentTimeMillis());
     for (int i = 0; i < batch.size(); i++) {
       Item item = batch.get(i);
       PendingImage p = item.pending();
