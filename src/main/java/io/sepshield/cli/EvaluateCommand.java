@@ -95,8 +95,9 @@ public class EvaluateCommand implements Callable<Integer> {
 
   @Option(names = "--appropriator-inputs", defaultValue = "upload", description = "Comma list of what the "
       + "appropriators train and test at: 'upload' (the uploads as they are) or SIZE:KERNEL (resized with nearest, "
-      + "area, bilinear or bicubic, e.g. 28:bicubic). Crafted sets are shared; with more than one, each gets its "
-      + "report under OUT/input-upload or OUT/input-SIZE-KERNEL. Default: ${DEFAULT-VALUE}")
+      + "area, bilinear or bicubic, e.g. 28:bicubic). Crafted sets are shared (several runs may use one OUT); "
+      + "except in a plain evaluation (no --upload-size, only 'upload') each input writes its report to "
+      + "OUT/input-upload or OUT/input-SIZE-KERNEL. Default: ${DEFAULT-VALUE}")
   String appropriatorInputs;
 
   @Option(names = "--out", defaultValue = "runs/eval", description = "Output directory. Default: ${DEFAULT-VALUE}")
@@ -167,7 +168,10 @@ public class EvaluateCommand implements Callable<Integer> {
             + "appropriators train and test at %s; bundle %s; appropriator %s; device %s.", spec.dataset(),
             trainData.size(), testName, testData.size(), spec.uploadSize(), input.describe(spec.uploadSize()),
             spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator, spec.device());
-        Path dir = inputs.size() == 1 ? out : Files.createDirectories(out.resolve("input-" + input.folderName()));
+        // A plain evaluation keeps its report in OUT as always; upload-size runs and resized inputs get their own
+        // folder, so that runs on the same OUT (sharing crafted sets) do not overwrite each other's reports.
+        boolean plain = inputs.size() == 1 && input.equals(AppropriatorInput.AS_UPLOADED) && uploadSize == 0;
+        Path dir = plain ? out : Files.createDirectories(out.resolve("input-" + input.folderName()));
         Path report = EvaluationReport.write(records, dir, trainData.classNames(), preamble);
         System.out.println("appropriators at " + input.describe(spec.uploadSize()) + ":");
         System.out.print(EvaluationReport.table(records));
