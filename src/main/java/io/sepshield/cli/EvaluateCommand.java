@@ -1,7 +1,9 @@
 package io.sepshield.cli;
 
 import io.sepshield.bundle.BundleLoader;
+import io.sepshield.data.ImageResize;
 import io.sepshield.data.LabeledImages;
+import io.sepshield.eval.AppropriatorInput;
 import io.sepshield.eval.Defenses;
 import io.sepshield.eval.EvaluationReport;
 import io.sepshield.eval.EvaluationRecord;
@@ -81,6 +83,23 @@ public class EvaluateCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}")
   int batchSize;
 
+  @Option(names = "--upload-size", defaultValue = "0", description = "Upscale the clean training and test images "
+      + "to SIZE x SIZE with --upload-kernel before anything else, as if users had uploaded them at that size: "
+      + "crafting runs at SIZE through the bundle's preprocessing (stretch, area). 0 = the data's own size. "
+      + "Default: ${DEFAULT-VALUE}")
+  int uploadSize;
+
+  @Option(names = "--upload-kernel", defaultValue = "bicubic", description = "Kernel of --upload-size: nearest, "
+      + "area, bilinear, bicubic. Default: ${DEFAULT-VALUE}")
+  String uploadKernel;
+
+  @Option(names = "--appropriator-inputs", defaultValue = "upload", description = "Comma list of what the "
+      + "appropriators train and test at: 'upload' (the uploads as they are) or SIZE:KERNEL (resized with nearest, "
+      + "area, bilinear or bicubic, e.g. 28:bicubic). Crafted sets are shared (several runs may use one OUT); "
+      + "except in a plain evaluation (no --upload-size, only 'upload') each input writes its report to "
+      + "OUT/input-upload or OUT/input-SIZE-KERNEL. Default: ${DEFAULT-VALUE}")
+  String appropriatorInputs;
+
   @Option(names = "--out", defaultValue = "runs/eval", description = "Output directory. Default: ${DEFAULT-VALUE}")
   Path out;
 
@@ -97,6 +116,25 @@ public class EvaluateCommand implements Callable<Integer> {
         .originalArgs());
     LabeledImages trainData = Options.load(train, trainLimit, runtime.seed);
     LabeledImages testData = Options.load(test, testLimit, runtime.seed);
+    String trainName = Options.describe(train, trainLimit, trainData);
+    String testName = Options.describe(test, testLimit, testData);
+    if (uploadSize < 0) {
+      throw new IllegalArgumentException("--upload-size must be 0 or positive, got " + uploadSize);
+    }
+    if (uploadSize > 0) {
+      ImageResize.Kernel kernel = ImageResize.Kernel.parse(uploadKernel);
+      String how = String.format(" upscaled from %dx%d to %dx%d (%s)", trainData.height(), trainData.width(),
+          uploadSize, uploadSize, kernel.cliName());
+      trainData = AppropriatorInput.resize(trainData, uploadSize, uploadSize, kernel);
+      testData = AppropriatorInput.resize(testData, uploadSize, uploadSize, kernel);
+      trainName += how;
+      testName += how;
+    }
+    List<AppropriatorInput> inputs = Arrays.stream(appropriatorInputs.split(",")).map(String::trim)
+        .filter(x -> !x.isEmpty()).map(AppropriatorInput::parse).distinct().toList();
+    if (inputs.isEmpty()) {
+      throw new IllegalArgumentException("--appropriator-inputs names none");
+    }
     List<String> methodList = new ArrayList<>();
     for (String m : methods.split(",")) {
       String name = m.trim().toLowerCase();
@@ -115,20 +153,30 @@ public class EvaluateCommand implements Callable<Integer> {
     Files.createDirectories(out);
     BundleLoader.LoadedBundle loaded = crafts ? BundleLoader.load(bundle, runtime.resolve()) : null;
     try {
-      EvaluationRunner.Spec spec = new EvaluationRunner.Spec(trainData, Options.describe(train, trainLimit,
-          trainData), testData, loaded == null ? null : loaded.ensemble(),
-          loaded == null ? "" : loaded.manifest().bundleId(), methodList, epsList, Profile.parse(profile),
-          Arrays.stream(archs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
-          Defenses.parseList(defenses), appropriator, runtime.seed, command, runtime.resolve(), batchSize, given,
-          out, repeats);
-      List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO).run(spec);
-      String preamble = String.format("Training data %s (%d images), test data %s (%d images); bundle %s; "
-          + "appropriator %s; device %s.", spec.dataset(), trainData.size(), Options.describe(test, testLimit,
-          testData), testData.size(), spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator,
-          spec.device());
-      Path report = EvaluationReport.write(records, out, trainData.classNames(), preamble);
-      System.out.print(EvaluationReport.table(records));
-      System.out.println("wrote " + out.resolve("results.json") + " and " + report);
+      // One runner per appropriator input, all on the same output folder: the first crafts, the others reuse the
+      // crafted sets kept there (CraftedSets), so each input costs only its training.
+      for (AppropriatorInput input : inputs) {
+        EvaluationRunner.Spec spec = new EvaluationRunner.Spec(trainData, trainName, testData,
+            loaded == null ? null : loaded.ensemble(), loaded == null ? "" : loaded.manifest().bundleId(),
+            methodList, epsList, Profile.parse(profile),
+            Arrays.stream(archs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
+            Defenses.parseList(defenses), appropriator, runtime.seed, command, runtime.resolve(), batchSize, given,
+            out, repeats, input);
+        List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO)
+            .run(spec);
+        String preamble = String.format("Training data %s (%d images), test data %s (%d images); uploads %s, "
+            + "appropriators train and test at %s; bundle %s; appropriator %s; device %s.", spec.dataset(),
+            trainData.size(), testName, testData.size(), spec.uploadSize(), input.describe(spec.uploadSize()),
+            spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator, spec.device());
+        // A plain evaluation keeps its report in OUT as always; upload-size runs and resized inputs get their own
+        // folder, so that runs on the same OUT (sharing crafted sets) do not overwrite each other's reports.
+        boolean plain = inputs.size() == 1 && input.equals(AppropriatorInput.AS_UPLOADED) && uploadSize == 0;
+        Path dir = plain ? out : Files.createDirectories(out.resolve("input-" + input.folderName()));
+        Path report = EvaluationReport.write(records, dir, trainData.classNames(), preamble);
+        System.out.println("appropriators at " + input.describe(spec.uploadSize()) + ":");
+        System.out.print(EvaluationReport.table(records));
+        System.out.println("wrote " + dir.resolve("results.json") + " and " + report);
+      }
     } finally {
       if (loaded != null) {
         loaded.close();

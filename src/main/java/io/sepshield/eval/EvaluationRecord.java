@@ -30,15 +30,22 @@ import java.util.List;
  * @param bestAcc the protected-trained model's best clean test accuracy over the epochs: what an appropriator who
  *     early-stops on clean validation data keeps. Derived from {@code protectedCurve} when there is one
  * @param cleanBestAcc the same for the clean-trained model, derived from {@code cleanCurve}
+ * @param uploadSize H x W of the images crafting ran on ("112x112" for Fashion-MNIST uploaded at 4x, see
+ *     {@code evaluate --upload-size}); null in records written before 2026-12-01, which were all crafted at the
+ *     data's own 28x28
+ * @param appropriatorInput what the appropriators trained and tested on ({@link AppropriatorInput#describe}), e.g.
+ *     "28x28 from 112x112 bicubic"; null in older records, which trained on the images as crafted
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
-    "cleanDefense", "cleanTrainedAcc", "protectedAcc", "cleanBestAcc", "bestAcc"})
+    "cleanDefense", "uploadSize", "appropriatorInput", "cleanTrainedAcc", "protectedAcc", "cleanBestAcc",
+    "bestAcc"})
 public record EvaluationRecord(String dataset, int trainImages, int testImages, String method, String profile,
     double eps, String arch, String defense, double cleanTrainedAcc, double protectedAcc, long seed, int repeat,
     String command, int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage,
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
-    List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc) {
+    List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
+    String uploadSize, String appropriatorInput) {
 
   public EvaluationRecord {
     // The best epoch is a property of the curve, so it cannot disagree with it (and older records get it too).

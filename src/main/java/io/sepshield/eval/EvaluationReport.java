@@ -96,8 +96,7 @@ public final class EvaluationReport {
     md.append("\n\n").append(table(records)).append('\n');
 
     String section = null;
-    for (Figure f : figures(records, classNames)) {
-      Charts.write(f.chart(), out.resolve(f.file()), f.width(), f.height());
+    for (Figure f : writeFigures(records, out, classNames)) {
       if (!f.section().equals(section)) {
         section = f.section();
         md.append("## ").append(section).append("\n\n");
@@ -122,8 +121,22 @@ public final class EvaluationReport {
     return report;
   }
 
+  /**
+   * Draws the report's figures (curves, bars, confusion matrix) into {@code out} from the records alone, e.g. the
+   * results.json of an earlier run; before/after strips need the images and are the runner's.
+   */
+  public static List<Figure> writeFigures(List<EvaluationRecord> records, Path out, List<String> classNames)
+      throws IOException {
+    Files.createDirectories(out);
+    List<Figure> figures = figures(records, classNames);
+    for (Figure f : figures) {
+      Charts.write(f.chart(), out.resolve(f.file()), f.width(), f.height());
+    }
+    return figures;
+  }
+
   /** A figure of the report: the section it goes under, its alt text, file name, chart and size in pixels. */
-  record Figure(String section, String alt, String file, JFreeChart chart, int width, int height) {}
+  public record Figure(String section, String alt, String file, JFreeChart chart, int width, int height) {}
 
   /**
    * The report's figures: accuracy curves per (method, ε), clean vs protected bars per ε, the confusion matrix of the

@@ -65,15 +65,32 @@ public final class EvaluationRunner {
    * @param outDir where before/after strips and crafted sets go, and where earlier crafted sets are reused from
    *     (null: nothing is written or reused)
    * @param repeats training runs per setting, each with its own appropriator seed (error bars)
+   * @param input the resolution and kernel the appropriators train and test at; crafting always runs on
+   *     {@code train} as it is (the uploads), so their size is the record's {@code upload_size}
    */
   public record Spec(LabeledImages train, String dataset, LabeledImages test, CheckpointEnsemble ensemble,
       String bundle, List<String> methods, List<Float> eps255, Profile profile, List<String> archs,
       List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
-      int craftBatchSize, LabeledImages given, Path outDir, int repeats) {
+      int craftBatchSize, LabeledImages given, Path outDir, int repeats, AppropriatorInput input) {
     public Spec {
       if (repeats < 1) {
         throw new IllegalArgumentException("repeats must be at least 1, got " + repeats);
       }
+      input = input == null ? AppropriatorInput.AS_UPLOADED : input;
+    }
+
+    /** Appropriators that train on the uploads as they are. */
+    public Spec(LabeledImages train, String dataset, LabeledImages test, CheckpointEnsemble ensemble,
+        String bundle, List<String> methods, List<Float> eps255, Profile profile, List<String> archs,
+        List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
+        int craftBatchSize, LabeledImages given, Path outDir, int repeats) {
+      this(train, dataset, test, ensemble, bundle, methods, eps255, profile, archs, defenses, appropriator, seed,
+          command, device, craftBatchSize, given, outDir, repeats, AppropriatorInput.AS_UPLOADED);
+    }
+
+    /** H x W of the uploads, the images crafting runs on. */
+    public String uploadSize() {
+      return train.height() + "x" + train.width();
     }
   }
 
@@ -98,6 +115,11 @@ public final class EvaluationRunner {
 
   public List<EvaluationRecord> run(Spec spec) {
     checkDisjointShapes(spec);
+    // The appropriator's view of the uploads: crafting sees spec.train(), training and testing see these.
+    Views views = new Views(spec);
+    if (spec.input().size() > 0) {
+      log.printf("appropriators train and test at %s%n", spec.input().describe(spec.uploadSize()));
+    }
     List<EvaluationRecord> records = new ArrayList<>();
     int total = countTrainings(spec);
     int[] done = {0};
@@ -123,7 +145,7 @@ public final class EvaluationRunner {
     // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
     // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
     // come first, as they always did; the defended ones when first needed.
-    CleanModels clean = new CleanModels(spec, total, done);
+    CleanModels clean = new CleanModels(spec, views, total, done);
     for (int r = 0; r < spec.repeats(); r++) {
       for (int a = 0; a < spec.archs().size(); a++) {
         clean.get(Defenses.NONE, a, r);
@@ -133,7 +155,7 @@ public final class EvaluationRunner {
       Crafted set = sets.get(s);
       String method = methodNames.get(s);
       for (Defense defense : spec.defenses()) {
-        LabeledImages defended = method.equals(NONE) ? null : defense.preprocess(set.images());
+        LabeledImages defended = method.equals(NONE) ? null : defense.preprocess(views.train(set.images()));
         for (int a = 0; a < spec.archs().size(); a++) {
           String arch = spec.archs().get(a);
           for (int r = 0; r < spec.repeats(); r++) {
@@ -145,14 +167,14 @@ public final class EvaluationRunner {
             } else {
               log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%s%n", ++done[0], total, arch, method,
                   fmt(set.eps255()), defense.label(), runLabel(spec, r));
-              model = train(spec, arch, defended, defense, seed);
+              model = train(spec, views, arch, defended, defense, seed);
             }
-            EvaluationRecord rec = new EvaluationRecord(spec.dataset(), spec.train().size(), spec.test().size(),
+            EvaluationRecord rec = new EvaluationRecord(spec.dataset(), spec.train().size(), views.test().size(),
                 method, method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(),
                 arch, defense.label(), cleanModel.finalAccuracy(), model.finalAccuracy(), seed, r, spec.command(),
                 spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
-                model.confusion(), defense.label(), 0, 0);
+                model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()));
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),
@@ -283,7 +305,27 @@ public final class EvaluationRunner {
     return "before-after-" + method + "-eps" + fmt(eps255) + ".png";
   }
 
-  private TrainedModel train(Spec spec, String arch, LabeledImages data, Defense defense, long seed) {
+  /** The appropriator's view of training and test images, the test set resized once. */
+  private static final class Views {
+    private final AppropriatorInput input;
+    private final LabeledImages test;
+
+    Views(Spec spec) {
+      this.input = spec.input();
+      this.test = input.apply(spec.test());
+    }
+
+    LabeledImages train(LabeledImages uploads) {
+      return input.apply(uploads);
+    }
+
+    LabeledImages test() {
+      return test;
+    }
+  }
+
+  private TrainedModel train(Spec spec, Views views, String arch, LabeledImages data, Defense defense, long seed) {
+    LabeledImages test = views.test();
     // Every appropriator starts from its own seed (ClassifierTrainer seeds the engine with it).
     FeatureClassifier model = factory.create(arch, data);
     TrainingConfig config = spec.appropriator().withSeed(seed);
@@ -301,13 +343,12 @@ public final class EvaluationRunner {
 
         @Override
         public void onEpochEnd(EpochStats stats, FeatureClassifier m, ParameterStore ps) {
-          int[] predictions = ClassifierMetrics.predict(m, ps, manager, spec.test(), 256);
-          double acc = ClassifierMetrics.accuracy(predictions, spec.test().labels());
+          int[] predictions = ClassifierMetrics.predict(m, ps, manager, test, 256);
+          double acc = ClassifierMetrics.accuracy(predictions, test.labels());
           curve.add(acc);
           progress.metric("test-acc", 100 * acc);
           if (stats.epoch() == config.epochs()) {
-            confusion[0] = ClassifierMetrics.confusionMatrix(predictions, spec.test().labels(),
-                spec.test().numClasses());
+            confusion[0] = ClassifierMetrics.confusionMatrix(predictions, test.labels(), test.numClasses());
           }
         }
       });
@@ -318,13 +359,15 @@ public final class EvaluationRunner {
   /** Clean-trained appropriators by defense, architecture and run, each trained once when first asked for. */
   private final class CleanModels {
     private final Spec spec;
+    private final Views views;
     private final int total;
     private final int[] done;
     private final Map<String, TrainedModel[][]> models = new HashMap<>();
     private final Map<String, LabeledImages> defendedSets = new HashMap<>();
 
-    CleanModels(Spec spec, int total, int[] done) {
+    CleanModels(Spec spec, Views views, int total, int[] done) {
       this.spec = spec;
+      this.views = views;
       this.total = total;
       this.done = done;
     }
@@ -336,8 +379,9 @@ public final class EvaluationRunner {
         String name = spec.archs().get(arch);
         log.printf("[%d/%d] %s on the clean training set%s%s%n", ++done[0], total, name,
             defense == Defenses.NONE ? "" : " with defense " + defense.label(), runLabel(spec, repeat));
-        LabeledImages data = defendedSets.computeIfAbsent(defense.label(), k -> defense.preprocess(spec.train()));
-        byArch[arch][repeat] = train(spec, name, data, defense, appropriatorSeed(spec.seed(), arch, repeat));
+        LabeledImages data = defendedSets.computeIfAbsent(defense.label(),
+            k -> defense.preprocess(views.train(spec.train())));
+        byArch[arch][repeat] = train(spec, views, name, data, defense, appropriatorSeed(spec.seed(), arch, repeat));
       }
       return byArch[arch][repeat];
     }

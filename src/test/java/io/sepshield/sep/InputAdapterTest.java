@@ -176,4 +176,19 @@ class InputAdapterTest {
     }
     assertThrows(IllegalArgumentException.class, () -> Aspect.parse("zoom"));
   }
+
+  @Test
+  void resultsBelongToTheCallersScopeNotToTheAdaptersManager() {
+    // The adapter lives as long as its protector; what apply() returns must be freed with the caller's scope.
+    for (long[] in : new long[][] {{1, 112, 112}, {1, 112, 28}, {1, 28, 112}, {3, 60, 40}}) {
+      try (NDManager adapterManager = manager.newSubManager();
+          NDManager scope = manager.newSubManager()) {
+        InputAdapter p = InputAdapter.create(adapterManager, in, new long[] {1, 28, 28}, Preprocessing.DEFAULT);
+        NDArray x = scope.ones(new Shape(2, in[0], in[1], in[2]));
+        NDArray y = p.apply(x);
+        assertEquals(new Shape(2, 1, 28, 28), y.getShape());
+        assertSame(scope, y.getManager(), java.util.Arrays.toString(in));
+      }
+    }
+  }
 }
