@@ -27,17 +27,18 @@ public final class DjlRuntime {
    *
    * <p>Why: on this project's AMD EPYC (Zen 5) VMs, oneDNN's AVX2/AVX-512 backward-data kernels return wrong, even
    * NaN, input gradients for 3x3 convolutions whose output channels are not a multiple of 16 (DenseNet's 12, the
-   * test models' small widths) and for some strided ones, every time (docs/performance.md, 2026-12-01); its forward
-   * kernels were right in every case checked. ATen's own convolution (im2col + MKL GEMM) was right in every case.
-   * GPUs use cuDNN and are not affected by this setting.
+   * test models' small widths) and for some strided ones, every time (docs/performance.md, 2026-12-01); uncapped, a
+   * few forward cases were wrong too (googlenet-s at batch 1), so VMs keep the SSE4.1 cap (.mvn/cpu-env.sh). Under
+   * the cap oneDNN was right, but its SSE4.1 backward is slow; ATen's own convolution (im2col + MKL GEMM) was right
+   * in every case checked. GPUs use cuDNN and are not affected by this setting.
    */
   public enum CpuConvolution {
     /** PyTorch's default: oneDNN for the forward pass and for input gradients. */
     ONEDNN,
     /**
      * oneDNN for forward passes, ATen's im2col + GEMM for backward passes (every {@link Gradients#collector}:
-     * crafting, attacks, training): correct at any oneDNN instruction set, and the backward no longer runs on
-     * oneDNN's slow SSE4.1 kernels where the VM cap applies.
+     * crafting, attacks, training): no gradient goes through oneDNN's backward-data kernels, and where the VM cap
+     * applies the backward no longer runs on oneDNN's slow SSE4.1 kernels (1.39x per pass, resnet8, batch 64).
      */
     ONEDNN_FORWARD,
     /** ATen's im2col + GEMM for forward and backward (oneDNN off for convolutions). */
