@@ -79,6 +79,7 @@ public final class EngineBenchmark {
     long[] chw = ensemble.inputShape();
     double passFlops = FlopCounter.passFlopsPerImage(ensemble.last().model(), chw);
     int defaultThreads = DjlRuntime.intraOpThreads();
+    DjlRuntime.CpuConvolution defaultConvolution = DjlRuntime.cpuConvolution();
     List<LabeledImages> batches = new ArrayList<>();
     LabeledImages pool = SyntheticImages.generate(ensemble.numClasses(),
         (config.batch() * config.batches() + ensemble.numClasses() - 1) / ensemble.numClasses(), (int) chw[0],
@@ -117,6 +118,8 @@ public final class EngineBenchmark {
     int leaked = ensemble.manager().getManagedArrays().size() - arraysBefore;
     DjlRuntime.intraOpThreads(defaultThreads);
     FeatureClassifier.cacheNormalization(true);
+    FeatureClassifier.useFoldedBatchNorm(true);
+    DjlRuntime.cpuConvolution(defaultConvolution);
     List<VariantResult> results = new ArrayList<>();
     for (int i = 0; i < protectors.size(); i++) {
       EngineVariant v = config.variants().get(i);
@@ -191,6 +194,8 @@ public final class EngineBenchmark {
       row.putAll(common);
       row.put("variant", v.variant().name());
       row.put("threads", v.threads());
+      row.put("bn_folded", v.variant().foldBatchNorm());
+      row.put("cpu_convolution", v.variant().convolution().cliName());
       row.put("images_per_s", round(v.median(), 2));
       row.put("images_per_s_min", round(v.min(), 2));
       row.put("images_per_s_max", round(v.max(), 2));

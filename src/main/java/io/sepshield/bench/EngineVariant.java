@@ -1,6 +1,7 @@
 package io.sepshield.bench;
 
 import io.sepshield.model.DjlRuntime;
+import io.sepshield.model.DjlRuntime.CpuConvolution;
 import io.sepshield.model.FeatureClassifier;
 import io.sepshield.sep.Protector;
 import java.util.ArrayList;
@@ -15,15 +16,25 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code straightforward}: Algorithm 1 as written, the engine before the performance work
  *   <li>{@code reuse}: + g_k reused for the first inner step
- *   <li>{@code optimized}: reuse + normalisation constants cached per device (what production runs)
+ *   <li>{@code optimized}: reuse + normalisation constants cached per device
  *   <li>{@code one-collection}: optimized + one gradient collection for the n gradients of an outer step
+ *   <li>{@code production}: optimized + BatchNorm folded + {@link CpuConvolution#ONEDNN_FORWARD}, what production
+ *       runs by default
  * </ul>
  *
+ * <p>All but {@code production} run without folding and with oneDNN for forward and backward (PyTorch's default),
+ * as they did when they were first measured. Modifiers change that: {@code +fold}, {@code +conv=onednn},
+ * {@code +conv=onednn-forward}, {@code +conv=native}; e.g. {@code optimized+fold}, {@code optimized+conv=native@t1}.
+ *
  * @param threads intra-op threads, 0 = leave as they are
+ * @param foldBatchNorm eval-mode passes with BatchNorm folded into the convolutions
+ * @param convolution how PyTorch computes CPU convolutions during this variant
  */
-public record EngineVariant(String name, Protector.Tuning tuning, boolean cacheNormalization, int threads) {
+public record EngineVariant(String name, Protector.Tuning tuning, boolean cacheNormalization, boolean foldBatchNorm,
+    CpuConvolution convolution, int threads) {
 
-  public static final List<String> NAMES = List.of("straightforward", "reuse", "optimized", "one-collection");
+  public static final List<String> NAMES = List.of("straightforward", "reuse", "optimized", "one-collection",
+      "production");
 
   public static EngineVariant parse(String spec) {
     String s = spec.trim().toLowerCase(Locale.ROOT);
@@ -41,14 +52,32 @@ public record EngineVariant(String name, Protector.Tuning tuning, boolean cacheN
         throw new IllegalArgumentException("threads must be >= 1 in '" + spec + "'");
       }
     }
-    return switch (base) {
-      case "straightforward", "baseline" -> new EngineVariant(s, Protector.Tuning.STRAIGHTFORWARD, false, threads);
-      case "reuse" -> new EngineVariant(s, new Protector.Tuning(true, false), false, threads);
-      case "one-collection" -> new EngineVariant(s, Protector.Tuning.ONE_COLLECTION, true, threads);
-      case "optimized" -> new EngineVariant(s, Protector.Tuning.OPTIMIZED, true, threads);
+    String[] parts = base.split("\\+");
+    CpuConvolution legacy = CpuConvolution.ONEDNN;
+    EngineVariant v = switch (parts[0]) {
+      case "straightforward", "baseline" ->
+          new EngineVariant(s, Protector.Tuning.STRAIGHTFORWARD, false, false, legacy, threads);
+      case "reuse" -> new EngineVariant(s, new Protector.Tuning(true, false), false, false, legacy, threads);
+      case "one-collection" -> new EngineVariant(s, Protector.Tuning.ONE_COLLECTION, true, false, legacy, threads);
+      case "optimized" -> new EngineVariant(s, Protector.Tuning.OPTIMIZED, true, false, legacy, threads);
+      case "production" ->
+          new EngineVariant(s, Protector.Tuning.OPTIMIZED, true, true, CpuConvolution.ONEDNN_FORWARD, threads);
       default -> throw new IllegalArgumentException("unknown engine variant '" + spec + "'; one of "
-          + String.join(", ", NAMES) + " (optionally with @tN for N intra-op threads)");
+          + String.join(", ", NAMES) + " (optionally with +fold, +conv=onednn|onednn-forward|native, and @tN for N "
+          + "intra-op threads)");
     };
+    for (int i = 1; i < parts.length; i++) {
+      String mod = parts[i];
+      if (mod.equals("fold")) {
+        v = new EngineVariant(s, v.tuning, v.cacheNormalization, true, v.convolution, threads);
+      } else if (mod.startsWith("conv=")) {
+        v = new EngineVariant(s, v.tuning, v.cacheNormalization, v.foldBatchNorm,
+            CpuConvolution.parse(mod.substring(5)), threads);
+      } else {
+        throw new IllegalArgumentException("unknown modifier '+" + mod + "' in '" + spec + "' (+fold, +conv=...)");
+      }
+    }
+    return v;
   }
 
   public static List<EngineVariant> parseList(String specs) {
@@ -64,9 +93,11 @@ public record EngineVariant(String name, Protector.Tuning tuning, boolean cacheN
     return out;
   }
 
-  /** Switches the process-wide settings of this variant on (normalisation cache, threads). */
+  /** Switches the process-wide settings of this variant on (normalisation cache, folding, convolution, threads). */
   public void apply(int defaultThreads) {
     FeatureClassifier.cacheNormalization(cacheNormalization);
+    FeatureClassifier.useFoldedBatchNorm(foldBatchNorm);
+    DjlRuntime.cpuConvolution(convolution);
     int wanted = effectiveThreads(defaultThreads);
     if (DjlRuntime.intraOpThreads() != wanted) { // resize PyTorch's pool only when it changes
       DjlRuntime.intraOpThreads(wanted);

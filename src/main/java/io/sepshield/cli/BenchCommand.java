@@ -39,8 +39,9 @@ import picocli.CommandLine.Option;
     description = {"Benchmark the crafting engine on random-weight checkpoints (or a bundle): images/s, "
         + "forward+backward passes/s, GFLOP/s and fraction of the machine's estimated peak, resident and native "
         + "memory and its growth. Several engine variants (--compare) are measured in one run, interleaved.",
-        "Variants: straightforward (Algorithm 1 as written), reuse, one-collection, optimized; @tN sets N "
-            + "intra-op threads, e.g. --compare straightforward,optimized,optimized@t1."})
+        "Variants: straightforward (Algorithm 1 as written), reuse, one-collection, optimized, production (what "
+            + "runs by default); +fold, +conv=onednn|onednn-forward|native and @tN (intra-op threads) modify them, "
+            + "e.g. --compare straightforward,optimized+fold,production@t1."})
 public class BenchCommand implements Callable<Integer> {
   @Option(names = "--arch", defaultValue = "resnet8", description = "Architecture of the random-weight checkpoints. "
       + "Default: ${DEFAULT-VALUE}")
@@ -70,7 +71,7 @@ public class BenchCommand implements Callable<Integer> {
       + "${DEFAULT-VALUE}")
   int rounds;
 
-  @Option(names = "--compare", defaultValue = "straightforward,optimized",
+  @Option(names = "--compare", defaultValue = "straightforward,optimized,production",
       description = "Engine variants, the first is the baseline of the ratios. Default: ${DEFAULT-VALUE}")
   String compare;
 

@@ -33,6 +33,9 @@ public final class FeatureClassifier extends AbstractBlock {
   private final float[] mean;
   private final float[] std;
   private final Map<Device, NDArray[]> constantsByDevice = new ConcurrentHashMap<>();
+  /** Eval-mode copy of {@link #features} with BatchNorm folded into the convolutions; null until folded. */
+  private volatile Block foldedFeatures;
+  private volatile NDManager foldedOwner;
 
   /**
    * @param features block mapping normalised NCHW images to (N, featureDim)
@@ -74,7 +77,41 @@ public final class FeatureClassifier extends AbstractBlock {
 
   /** h(x): the penultimate representation, shape (N, featureDim). */
   public NDArray features(ParameterStore ps, NDArray images, boolean training) {
-    return features.forward(ps, new NDList(normalize(images)), training).singletonOrThrow();
+    Block folded = foldedFeatures;
+    // The folded arrays belong to the manager given to foldBatchNorm; once it is closed, the model as it is.
+    Block f = !training && useFolded && folded != null && foldedOwner.isOpen() ? folded : features;
+    return f.forward(ps, new NDList(normalize(images)), training).singletonOrThrow();
+  }
+
+  /**
+   * Folds every BatchNorm that directly follows a convolution into that convolution for eval-mode passes (see
+   * {@link BatchNormFolding}): the same features up to float rounding, two native ops fewer per such pair and pass,
+   * forward and backward. For frozen models only (a {@link io.sepshield.sep.CheckpointEnsemble}): the folded
+   * weights are computed from the parameters as they are now, so later training or loading would not reach them.
+   * Training-mode passes always use the model as it is. The folded arrays are attached to {@code manager}.
+   *
+   * @return the number of conv+BN pairs folded
+   */
+  public int foldBatchNorm(NDManager manager) {
+    BatchNormFolding.Folded folded = BatchNormFolding.fold(features, manager);
+    foldedOwner = manager;
+    foldedFeatures = folded.pairs() == 0 ? null : folded.block();
+    return folded.pairs();
+  }
+
+  /** Whether {@link #foldBatchNorm} is in force for this model. */
+  public boolean isFolded() {
+    return foldedFeatures != null;
+  }
+
+  /**
+   * Whether eval-mode passes use the folded copy where one exists (the default). A process-wide switch only so that
+   * {@code sep-shield bench} can measure both in one run.
+   */
+  private static volatile boolean useFolded = true;
+
+  public static void useFoldedBatchNorm(boolean enabled) {
+    useFolded = enabled;
   }
 
   /** f(x): class logits, shape (N, numClasses). */

@@ -11,7 +11,8 @@ import java.util.function.UnaryOperator;
 /**
  * Gradient collection for the whole JVM. DJL's PyTorch engine allows one {@link GradientCollector} per process at a
  * time (a second one throws), so crafting, adversarial attacks and training steps all open theirs here, under one
- * lock: on different threads they wait for each other instead of failing.
+ * lock: on different threads they wait for each other instead of failing. Their backward passes run under
+ * {@link DjlRuntime#backwardPass} (ATen's convolution backward where oneDNN's is wrong).
  */
 public final class Gradients {
   private static final ReentrantLock LOCK = new ReentrantLock();
@@ -69,9 +70,10 @@ public final class Gradients {
   }
 
   private record Locked(GradientCollector delegate) implements GradientCollector {
+    /** Under the CPU convolution setting's backward path (see {@link DjlRuntime.CpuConvolution}). */
     @Override
     public void backward(NDArray target) {
-      delegate.backward(target);
+      DjlRuntime.backwardPass(() -> delegate.backward(target));
     }
 
     @Override

@@ -34,6 +34,7 @@ public final class CheckpointEnsemble implements AutoCloseable {
         throw new IllegalArgumentException("checkpoints disagree on the number of classes");
       }
       c.model().freezeParameters(true); // crafting needs ∇x only; skipping ∇θ saves time and memory
+      c.model().foldBatchNorm(manager); // frozen and eval-mode from here on: conv+BN as one conv
     }
   }
 

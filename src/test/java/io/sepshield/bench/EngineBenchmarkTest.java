@@ -3,6 +3,7 @@ package io.sepshield.bench;
 import static org.junit.jupiter.api.Assertions.*;
 
 import ai.djl.Device;
+import io.sepshield.model.DjlRuntime;
 import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
@@ -58,6 +59,20 @@ class EngineBenchmarkTest {
     assertEquals(Protector.Tuning.STRAIGHTFORWARD, EngineVariant.parse("straightforward").tuning());
     assertThrows(IllegalArgumentException.class, () -> EngineVariant.parse("turbo"));
     assertThrows(IllegalArgumentException.class, () -> EngineVariant.parse("optimized@t0"));
+    // The variants measured before folding and the convolution setting existed keep their meaning.
+    assertFalse(EngineVariant.parse("optimized").foldBatchNorm());
+    assertEquals(DjlRuntime.CpuConvolution.ONEDNN, EngineVariant.parse("optimized").convolution());
+    EngineVariant production = EngineVariant.parse("production");
+    assertEquals(Protector.Tuning.OPTIMIZED, production.tuning());
+    assertTrue(production.foldBatchNorm());
+    assertEquals(DjlRuntime.CpuConvolution.ONEDNN_FORWARD, production.convolution());
+    EngineVariant modified = EngineVariant.parse("straightforward+fold+conv=native@t1");
+    assertEquals(Protector.Tuning.STRAIGHTFORWARD, modified.tuning());
+    assertTrue(modified.foldBatchNorm());
+    assertEquals(DjlRuntime.CpuConvolution.NATIVE, modified.convolution());
+    assertEquals(1, modified.threads());
+    assertThrows(IllegalArgumentException.class, () -> EngineVariant.parse("optimized+turbo"));
+    assertThrows(IllegalArgumentException.class, () -> EngineVariant.parse("optimized+conv=gpu"));
   }
 
   @Test
