@@ -45,18 +45,15 @@ public final class EngineBenchmark {
   public record VariantResult(EngineVariant variant, int threads, double[] imagesPerSecond, long passesPerImage,
       long algorithmPassesPerImage) {
     public double median() {
-      double[] s = imagesPerSecond.clone();
-      Arrays.sort(s);
-      int n = s.length;
-      return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+      return Rates.median(imagesPerSecond);
     }
 
     public double min() {
-      return Arrays.stream(imagesPerSecond).min().orElse(Double.NaN);
+      return Rates.min(imagesPerSecond);
     }
 
     public double max() {
-      return Arrays.stream(imagesPerSecond).max().orElse(Double.NaN);
+      return Rates.max(imagesPerSecond);
     }
 
     public double passesPerSecond() {

@@ -9,7 +9,6 @@ import java.io.PrintStream;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -32,18 +31,15 @@ public final class SweepBenchmark {
   /** A point's figures; rates are medians over rounds. */
   public record PointResult(Point point, double[] imagesPerSecond, long passesPerImage, double passFlopsPerImage) {
     public double median() {
-      double[] s = imagesPerSecond.clone();
-      Arrays.sort(s);
-      int n = s.length;
-      return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+      return Rates.median(imagesPerSecond);
     }
 
     public double min() {
-      return Arrays.stream(imagesPerSecond).min().orElse(Double.NaN);
+      return Rates.min(imagesPerSecond);
     }
 
     public double max() {
-      return Arrays.stream(imagesPerSecond).max().orElse(Double.NaN);
+      return Rates.max(imagesPerSecond);
     }
   }
 

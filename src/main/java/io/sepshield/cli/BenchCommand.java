@@ -138,24 +138,8 @@ public class BenchCommand implements Callable<Integer> {
           batchSize, batches, rounds, compare, DjlRuntime.intraOpThreads());
       EngineBenchmark.Result result = new EngineBenchmark(System.err)
           .run(ensemble, settings, new EngineBenchmark.Config(batchSize, batches, rounds, variants, runtime.seed));
-      Map<String, Object> common = new LinkedHashMap<>();
-      common.put("device", ensemble.device().isGpu() ? "gpu:" + ensemble.device().getDeviceId() : "cpu");
-      common.put("arch", architecture);
-      common.put("weights", loaded != null ? "bundle " + loaded.manifest().bundleId() : "random");
-      common.put("input", inputText);
-      common.put("batch", batchSize);
-      common.put("profile", crafting.profile);
-      common.put("method", settings.method().toString());
-      common.put("n", settings.checkpoints().length == 0 ? ensemble.size() : settings.checkpoints().length);
-      common.put("T", settings.steps());
-      common.put("M", settings.innerSteps());
-      // Under Quarkus the original arguments start with the subcommand's name; through main() they do not.
-      List<String> args = spec.commandLine().getParseResult().originalArgs();
-      String line = String.join(" ", args);
-      common.put("command", "sep-shield " + (!args.isEmpty() && args.get(0).equals("bench") ? line
-          : "bench " + line));
-      // oneDNN's instruction-set cap changes crafting speed (README Known limits, .mvn/cpu-env.sh).
-      common.put("dnnl_max_cpu_isa", System.getenv().getOrDefault("DNNL_MAX_CPU_ISA", "ALL"));
+      Map<String, Object> common = common(ensemble, settings, architecture,
+          loaded != null ? "bundle " + loaded.manifest().bundleId() : "random", inputText);
       List<Map<String, Object>> rows = EngineBenchmark.records(result, common);
       print(result, rows);
       if (json != null) {
