@@ -43,7 +43,11 @@ class CrashRecoveryTest {
           + kill);
       assertFalse(kill.partitions().isEmpty(), kill.toString());
     }
-    assertTrue(r.killLog().get(1).bufferedUploads() > 0, "uploads were buffered when p1 died: " + r.killLog());
+    // A rebalance while images are buffered: the BUFFERED kill waits for committed uploads in the buffer, but on a
+    // fast machine the batch may craft between that sight and the SIGKILL (0 counted at the kill), so either kill
+    // may be the one that leaves buffered uploads to the survivor.
+    assertTrue(r.killLog().stream().anyMatch(k -> k.bufferedUploads() > 0),
+        "uploads were buffered when an instance died: " + r.killLog());
   }
 
   private static void assertExactlyOnce(CrashSoak.Result r, int kills) {
