@@ -83,8 +83,11 @@ class CrashRecoveryTest {
       return cmd;
     };
     LabeledImages uploadsFrom = TinyModels.textures(4, 8, 1, 99); // not the bundle's training images
-    CrashSoak.Spec spec = new CrashSoak.Spec(uploads, kills, instances, 2, 8,
-        Duration.ofSeconds(1), 20, Duration.ofSeconds(15), 8, 3, dir.resolve("soak-" + instances), bundle, plain, jvm,
+    // Batches larger than a phase brings to a partition, so every upload waits out max-delay in the committed
+    // buffer: the BUFFERED and MID_FLUSH moments occur whatever the machine's speed (a fast one crafted full
+    // batches of 8 before the trigger could see them buffered).
+    CrashSoak.Spec spec = new CrashSoak.Spec(uploads, kills, instances, 2, 32,
+        Duration.ofSeconds(3), 20, Duration.ofSeconds(15), 8, 3, dir.resolve("soak-" + instances), bundle, plain, jvm,
         points, Duration.ofMinutes(5));
     return new CrashSoak(spec, System.err).run(uploadsFrom);
   }
