@@ -135,7 +135,7 @@ class BadInputCorpusTest {
         }
       }
     }
-    CorpusVerdicts.drain(driver, Duration.ofSeconds(3)); // max-delay flush of everything buffered
+    StreamFixtures.drain(driver, Duration.ofSeconds(3)); // max-delay flush of everything buffered
     collect(verdicts);
 
     // The service still protects after the whole corpus.
@@ -143,7 +143,7 @@ class BadInputCorpusTest {
     uploads.pipeInput(new TestRecord<>("after".getBytes(StandardCharsets.UTF_8), new BadInputCorpus(registry,
         ProtectionTopology.UPLOADS_TOPIC, LIMITS).serialize(BadInputCorpus.upload("after-corpus", "image/png", good,
             data.label(0)))));
-    CorpusVerdicts.drain(driver, Duration.ofSeconds(3));
+    StreamFixtures.drain(driver, Duration.ofSeconds(3));
     List<TestRecord<String, ProtectedImage>> after = protectedImages.readRecordsToList();
 
     List<Map<String, Object>> rows = verdicts.rows(cases, MAX_REJECT_ALLOCATION);

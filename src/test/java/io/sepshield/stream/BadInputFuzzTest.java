@@ -172,7 +172,7 @@ class BadInputFuzzTest {
       uploads.pipeInput(new TestRecord<>(("fuzz-" + i).getBytes(StandardCharsets.UTF_8), records.get(i),
           new RecordHeaders().add(BadInputCorpus.KIND_HEADER, Integer.toString(i).getBytes(StandardCharsets.UTF_8))));
     }
-    CorpusVerdicts.drain(driver, Duration.ofSeconds(2)); // craft what was buffered
+    StreamFixtures.drain(driver, Duration.ofSeconds(2)); // craft what was buffered
     List<String> outcomes = new ArrayList<>();
     for (TestRecord<byte[], byte[]> r : deadLetters.readRecordsToList()) {
       String reason = CorpusVerdicts.header(r.headers(), DeadLetters.REASON);

@@ -13,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,7 +22,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.streams.TopologyTestDriver;
 
 /**
  * What the service did with each corpus kind, judged against what it should do: one row per kind with
@@ -31,17 +29,6 @@ import org.apache.kafka.streams.TopologyTestDriver;
  * {@code detail}. Outcomes are matched to kinds by the {@link BadInputCorpus#KIND_HEADER} the service carries through.
  */
 final class CorpusVerdicts {
-  /**
-   * Lets {@code maxDelay} pass, then enough processing loops for every buffered batch: a stream thread crafts one
-   * batch per loop ({@link LoopTurns}), and the driver counts each wall-clock step as a loop.
-   */
-  static void drain(TopologyTestDriver driver, Duration maxDelay) {
-    driver.advanceWallClockTime(maxDelay);
-    for (int loop = 0; loop < 100; loop++) {
-      driver.advanceWallClockTime(Duration.ofMillis(1));
-    }
-  }
-
   static final int EPS255 = StreamFixtures.EPS255;
 
   /** One outcome of one upload: a dead letter (reason, cause) or a protected image. */

@@ -4,15 +4,17 @@ import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
 import io.sepshield.data.SyntheticImages;
+import io.sepshield.lifecycle.ProtectionEngine;
 import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.testing.TinyModels;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
-import io.sepshield.lifecycle.ProtectionEngine;
+import org.apache.kafka.streams.TopologyTestDriver;
 
 /** A tiny engine and uploads built from the tiny texture data set (12×12 gray, 4 classes). */
 final class StreamFixtures {
@@ -56,5 +58,16 @@ final class StreamFixtures {
   static UploadedImage pngUpload(LabeledImages data, int i, String id) {
     return upload(id, "image/png", PngCodec.encode(data.image(i), data.channels(), data.height(), data.width()),
         data.label(i));
+  }
+
+  /**
+   * Lets {@code maxDelay} pass, then enough processing loops for every buffered batch: a stream thread crafts one
+   * batch per loop ({@link LoopTurns}), and the driver counts each wall-clock step as a loop.
+   */
+  static void drain(TopologyTestDriver driver, Duration maxDelay) {
+    driver.advanceWallClockTime(maxDelay);
+    for (int loop = 0; loop < 100; loop++) {
+      driver.advanceWallClockTime(Duration.ofMillis(1));
+    }
   }
 }
