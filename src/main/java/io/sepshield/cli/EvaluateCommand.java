@@ -75,6 +75,10 @@ public class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "8", description = "Appropriator epochs. Default: ${DEFAULT-VALUE}")
   int epochs;
 
+  @Option(names = "--appropriator-batch-size", defaultValue = "128", description = "Images per SGD step of the "
+      + "appropriators (one-cycle SGD, peak learning rate 0.1 whatever the batch). Default: ${DEFAULT-VALUE}")
+  int appropriatorBatchSize;
+
   @Option(names = "--repeats", defaultValue = "1", description = "Training runs per setting, each with its own "
       + "appropriator seed; the table shows mean ± standard deviation. Default: ${DEFAULT-VALUE}")
   int repeats;
@@ -149,7 +153,8 @@ public class EvaluateCommand implements Callable<Integer> {
       given = ProtectedOutput.readIdx(protectedDir, "protected");
     }
     boolean crafts = methodList.stream().anyMatch(m -> !m.equals(EvaluationRunner.NONE));
-    TrainingConfig appropriator = TrainingConfig.shortRun(epochs, runtime.seed);
+    TrainingConfig appropriator = TrainingConfig.shortRun(epochs, runtime.seed)
+        .withBatchSize(appropriatorBatchSize);
     Files.createDirectories(out);
     BundleLoader.LoadedBundle loaded = crafts ? BundleLoader.load(bundle, runtime.resolve()) : null;
     try {

@@ -56,6 +56,11 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
         horizontalFlip, seed);
   }
 
+  public TrainingConfig withBatchSize(int b) {
+    return new TrainingConfig(epochs, b, learningRate, momentum, weightDecay, schedule, cropPadding,
+        horizontalFlip, seed);
+  }
+
   public TrainingConfig withSeed(long s) {
     return new TrainingConfig(epochs, batchSize, learningRate, momentum, weightDecay, schedule, cropPadding,
         horizontalFlip, s);

@@ -44,6 +44,16 @@ class EvaluateCommandTest {
         records.stream().map(EvaluationRecord::seed).toList());
   }
 
+  @Test
+  void theAppropriatorsBatchSizeReachesTheirTraining(@TempDir Path out) throws Exception {
+    runForTable("evaluate", "--train", "synthetic:classes=2,per-class=8,size=8,channels=1,seed=1", "--train-limit",
+        "0", "--test", "synthetic:classes=2,per-class=4,size=8,channels=1,seed=2", "--methods", "none", "--archs",
+        "resnet8", "--epochs", "1", "--appropriator-batch-size", "5", "--device", "cpu", "--out", out.toString());
+    String report = Files.readString(out.resolve("report.md"));
+    assertTrue(report.contains("batchSize=5,"), report);
+    assertFalse(report.contains("batchSize=128"), report);
+  }
+
   /** Runs the command line, stderr muted; returns stdout (the table) after checking the exit code. */
   private static String runForTable(String... args) {
     PrintStream stdout = System.out;
