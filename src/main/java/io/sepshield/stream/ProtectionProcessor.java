@@ -74,12 +74,6 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private static final System.Logger LOG = System.getLogger(ProtectionProcessor.class.getName());
   private static final int MAX_CAUSE_CHARS = 1000;
   private static final int MAX_ID_CHARS = 1000;
-  /**
-   * A commit costs a round trip to the group and transaction coordinators (30–130 ms measured on the in-process
-   * broker): after a batch the processor asks for one at once unless the last was asked for less than this many
-   * average commit durations ago, so commits take at most about a tenth of the thread's time when batches are cheap.
-   */
-  static final int COMMIT_SHARE = 9;
   private static final Map<String, String> FORMAT_BY_CONTENT_TYPE = Map.of("image/png", "png", "image/jpeg", "jpeg",
       "image/jpg", "jpeg", "image/bmp", "bmp", "image/gif", "gif", "image/tiff", "tiff");
   static final String PNG = "image/png";
@@ -108,11 +102,6 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   private Cancellable retryTick; // while something is due: ask for the turn on every loop
   // Uploads decoded on arrival, so that their batch does not decode them again: two batches' worth of pixels.
   private final DecodedArrivals arrivals;
-  // Commits: asked for once a batch or a rejection is forwarded, so that it is visible at once, but not more often
-  // than every COMMIT_SHARE commit durations (see commitSoon).
-  private java.util.function.DoubleSupplier commitLatencyMs; // Kafka's average for this thread; null where none
-  private long lastCommitRequest = Long.MIN_VALUE;
-  private Cancellable commitTick; // an owed commit, asked for when its gap has passed
 
   /** How a batch reaches the engine: the engine itself, or in tests a double that fails on purpose. */
   @FunctionalInterface
@@ -156,9 +145,6 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     retryTick = null;
     bisection.clear();
     arrivals.clear();
-    commitTick = null;
-    lastCommitRequest = Long.MIN_VALUE;
-    commitLatencyMs = commitLatency(context);
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
         count(PendingImage.fromBytes(it.next().value));
@@ -426,8 +412,8 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   }
 
   /**
-   * Crafts one batch: the next attempt of a failed batch, else images of the oldest upload's shape (decoded again,
-   * in arrival order) up to batch-size images and max-batch-pixels pixels (an image alone may exceed it). Forwards
+   * Crafts one batch: the next attempt of a failed batch, else images of the oldest upload's shape (as decoded on
+   * arrival, or decoded again from the buffer, in arrival order) up to batch-size images and max-batch-pixels pixels (an image alone may exceed it). Forwards
    * the results and deletes them from the buffer, then recounts what is left.
    */
   private void craftNext() {
@@ -615,63 +601,6 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       removed.add(item.key());
     }
     metrics.stage(StreamMetrics.Stage.DELIVER, System.nanoTime() - t1);
-    commitSoon();
-  }
-
-  /**
-   * Asks Kafka Streams to commit what was forwarded, at the end of this loop, unless a commit was asked for less
-   * than {@link #COMMIT_SHARE} average commit durations ago (at most {@link ProtectionTopology#COMMIT_INTERVAL});
-   * then a one-off tick asks when that gap has passed, unless the next batch asks first. Committing stays Kafka
-   * Streams' own (exactly-once v2): this only chooses when, between commit.interval.ms's.
-   */
-  private void commitSoon() {
-    long now = System.currentTimeMillis();
-    long wait = commitWait(lastCommitRequest, now, commitLatencyMs == null ? Double.NaN
-        : commitLatencyMs.getAsDouble());
-    if (wait <= 0) {
-      requestCommit(now);
-    } else if (commitTick == null) {
-      commitTick = context.schedule(Duration.ofMillis(wait), PunctuationType.WALL_CLOCK_TIME, this::requestCommit);
-    }
-  }
-
-  /**
-   * Milliseconds until the next commit may be asked for: 0 for the first, or when the average commit duration is
-   * unknown; else what is left of {@link #COMMIT_SHARE} average commits since the last request, at most
-   * {@link ProtectionTopology#COMMIT_INTERVAL}.
-   *
-   * @param lastRequest wall-clock ms of the last request, {@link Long#MIN_VALUE} for none
-   */
-  static long commitWait(long lastRequest, long now, double averageCommitMs) {
-    if (lastRequest == Long.MIN_VALUE || !Double.isFinite(averageCommitMs)) {
-      return 0;
-    }
-    long gap = Math.min(ProtectionTopology.COMMIT_INTERVAL.toMillis(), (long) (COMMIT_SHARE * averageCommitMs));
-    return Math.max(0, lastRequest + gap - now);
-  }
-
-  private void requestCommit(long now) {
-    context.commit();
-    lastCommitRequest = now;
-    if (commitTick != null) {
-      commitTick.cancel();
-      commitTick = null;
-    }
-  }
-
-  /** Kafka's commit-latency-avg (ms) of the calling stream thread, read through the context; null where none. */
-  private static java.util.function.DoubleSupplier commitLatency(ProcessorContext<?, ?> context) {
-    String thread = Thread.currentThread().getName();
-    for (Map.Entry<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> e
-        : context.metrics().metrics().entrySet()) {
-      org.apache.kafka.common.MetricName name = e.getKey();
-      if ("commit-latency-avg".equals(name.name()) && LoopTurns.THREAD_GROUP.equals(name.group())
-          && thread.equals(name.tags().get("thread-id"))) {
-        org.apache.kafka.common.Metric metric = e.getValue();
-        return () -> metric.metricValue() instanceof Number n ? n.doubleValue() : Double.NaN;
-      }
-    }
-    return null;
   }
 
   /** Deletes a crafted or rejected upload from the buffer, and its decoded pixels from memory. */
@@ -746,12 +675,6 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   }
 
   private void reject(RejectedUpload e, String id, byte[] key, byte[] value, List<Header> headers, String topic,
-      int partition, long offset, long timestamp) {
-    rejectNow(e, id, key, value, headers, topic, partition, offset, timestamp);
-    commitSoon(); // not under error-strategy fail, which threw
-  }
-
-  private void rejectNow(RejectedUpload e, String id, byte[] key, byte[] value, List<Header> headers, String topic,
       int partition, long offset, long timestamp) {
     String where = topic + "-" + partition + "@" + offset + (id == null ? "" : " (id " + id + ")");
     metrics.rejected(e.reason(), settings.errorStrategy());

@@ -53,12 +53,6 @@ public final class ProtectionTopology {
    * segment is never compacted; Kafka's default of 1 GiB would keep every upload of a busy day).
    */
   static final int CHANGELOG_SEGMENT_BYTES = 16 << 20;
-  /**
-   * Kafka Streams' {@code commit.interval.ms} (its exactly-once default is 100 ms): the processor asks for a commit
-   * itself once it has forwarded a batch or a rejection (see {@code ProtectionProcessor.commitSoon}), so the interval
-   * only bounds how long the buffer's changelog writes stay uncommitted, and how long an owed commit may wait.
-   */
-  public static final Duration COMMIT_INTERVAL = Duration.ofSeconds(1);
 
   private ProtectionTopology() {}
 
@@ -139,7 +133,6 @@ public final class ProtectionTopology {
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
-    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, COMMIT_INTERVAL.toMillis());
     // Between two polls a thread crafts one batch (an overflowing buffer aside, see ProtectionProcessor) and decodes
     // at most one poll's records; Kafka Streams itself stops processing for a poll after half the poll interval.
     long batch = settings.withSlowestBatch(slowestBatch).loopBudget().toMillis();

@@ -51,15 +51,4 @@ class DecodedArrivalsTest {
     assertEquals("u0", arrivals.get("k").upload().getId());
     assertEquals(144, arrivals.pixels());
   }
-
-  @Test
-  void commitsAreAskedForAtOnceOrAfterNineAverageCommitsAtMostTheInterval() {
-    long t = 1_000_000;
-    assertEquals(0, ProtectionProcessor.commitWait(Long.MIN_VALUE, t, 40), "the first at once");
-    assertEquals(0, ProtectionProcessor.commitWait(t - 10, t, Double.NaN), "no commit measured yet: at once");
-    assertEquals(9 * 40 - 10, ProtectionProcessor.commitWait(t - 10, t, 40));
-    assertEquals(0, ProtectionProcessor.commitWait(t - 9 * 40, t, 40), "the gap has passed");
-    assertEquals(ProtectionTopology.COMMIT_INTERVAL.toMillis(), ProtectionProcessor.commitWait(t, t, 500),
-        "slow commits: at most the commit interval apart");
-  }
 }
