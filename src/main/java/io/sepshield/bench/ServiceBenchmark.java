@@ -172,6 +172,8 @@ public final class ServiceBenchmark implements AutoCloseable {
     }
     long[] due = load.scheduleNanos(uploads);
     long batchesBefore = metrics.stats().batches();
+    double[] stagesBefore = stageSeconds();
+    double commitsBefore = service.threadMetric("commit-total");
     long deadBefore = metrics.stats().deadLettered();
     String loadStart = EngineBenchmark.loadAverage();
     AtomicInteger sent = new AtomicInteger();
@@ -229,6 +231,11 @@ public final class ServiceBenchmark implements AutoCloseable {
     }
     double seconds = (last - start) / 1e9;
     String loadEnd = EngineBenchmark.loadAverage();
+    double[] stages = stageSeconds();
+    for (int s = 0; s < stages.length; s++) {
+      stages[s] -= stagesBefore[s];
+    }
+    double commits = service.threadMetric("commit-total") - commitsBefore;
     double[] measured = new double[received];
     int m = 0;
     int violations = 0;
@@ -257,7 +264,20 @@ public final class ServiceBenchmark implements AutoCloseable {
         received, uploads, seconds, result.imagesPerSecond(), result.latency().percentile(50),
         result.latency().percentile(95), result.latency().percentile(99), result.latency().max(), result.batches(),
         result.deadLettered(), maxDelta, loadStart, loadEnd);
+    // Where the stream thread's time went: what the processor spent per stage, and the rest (Kafka's poll and
+    // commit, waiting for records and for the commit to become visible to the reader).
+    double rest = seconds - java.util.Arrays.stream(stages).sum();
+    log.printf(Locale.ROOT, "service %-9s time: engine %.0f%%, arrival %.0f%%, prepare %.0f%%, deliver %.0f%%, other "
+        + "(Kafka poll/commit, waits) %.0f%% of %.1f s; %.0f commits (avg %.0f ms)%n", load.label(),
+        100 * stages[0] / seconds, 100 * stages[1] / seconds, 100 * stages[2] / seconds, 100 * stages[3] / seconds,
+        100 * rest / seconds, seconds, commits, service.threadMetric("commit-latency-avg"));
     return result;
+  }
+
+  /** Engine, arrival, prepare and deliver seconds so far. */
+  private double[] stageSeconds() {
+    return new double[] {metrics.craftingSeconds(), metrics.stageSeconds(StreamMetrics.Stage.ARRIVAL),
+        metrics.stageSeconds(StreamMetrics.Stage.PREPARE), metrics.stageSeconds(StreamMetrics.Stage.DELIVER)};
   }
 
   /**

@@ -54,6 +54,13 @@ public final class StreamMetrics {
    * batch in that loop. Zero unless the service falls behind with many image shapes at once.
    */
   public static final String OVERFLOW = "sep.shield.batch.overflow";
+  /**
+   * Stream-thread time around crafting, tag {@code stage}: {@code arrival} (reading, checking and decoding an upload,
+   * buffering it), {@code prepare} (assembling a batch: buffer scan, decoding what was not kept from arrival),
+   * {@code deliver} (ε check, PNG, Avro and forwarding of a crafted batch). With {@link #CRAFTING} they add up to the
+   * time the processor holds the thread; the rest is Kafka's (poll, commit, waiting for records).
+   */
+  public static final String STAGE = "sep.shield.stage";
   /** Kafka record timestamp of the upload (producer time) to the protected record being forwarded. */
   public static final String LATENCY = "sep.shield.image.latency";
   /** Value 1, tag {@code bundle}: the bundle the stream protects with now. */
@@ -73,6 +80,16 @@ public final class StreamMetrics {
   private final Counter engineFailures;
   private final Counter overflow;
   private final MultiGauge bundle;
+  private final Map<Stage, Timer> stages = new java.util.EnumMap<>(Stage.class);
+
+  /** The stages of {@link #STAGE}. */
+  public enum Stage {
+    ARRIVAL, PREPARE, DELIVER;
+
+    String tag() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
   private volatile Supplier<String> bundleId = () -> null;
   private volatile KafkaStreams streams;
 
@@ -103,6 +120,10 @@ public final class StreamMetrics {
         + "bisected)").register(registry);
     overflow = Counter.builder(OVERFLOW).description("Batches crafted without the stream thread's turn because a "
         + "task's buffer passed its cap").register(registry);
+    for (Stage stage : Stage.values()) {
+      stages.put(stage, Timer.builder(STAGE).description("Stream-thread time around crafting, by stage")
+          .tag("stage", stage.tag()).register(registry));
+    }
     bundle = MultiGauge.builder(BUNDLE).description("Bundle in use (value 1, id in the bundle tag)")
         .register(registry);
   }
@@ -215,6 +236,14 @@ public final class StreamMetrics {
     if (nanos > budgetNanos) {
       overBudget.increment();
     }
+  }
+
+  public void stage(Stage stage, long nanos) {
+    stages.get(stage).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  public double stageSeconds(Stage stage) {
+    return stages.get(stage).totalTime(TimeUnit.SECONDS);
   }
 
   public void engineFailure() {

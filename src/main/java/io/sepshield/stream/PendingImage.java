@@ -16,8 +16,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 /**
  * A validated upload waiting in the batch buffer: only what a restart needs (the buffer is a changelogged store),
  * that is the original record (key, value, headers: the encoded image or its claim-check reference, and what the
- * dead-letter topic needs) and where it came from. Pixels are not kept: the image is decoded again when its batch is
- * crafted, so a changelog record is no bigger than the upload record.
+ * dead-letter topic needs) and where it came from. Pixels are not kept, so a changelog record is no bigger than the
+ * upload record: the pixels decoded on arrival wait in memory ({@link DecodedArrivals}), and after a restore the image
+ * is decoded again when its batch is crafted.
  *
  * @param label class index, or {@link io.sepshield.data.LabeledImages#UNKNOWN_LABEL} to predict it
  * @param arrivedAt wall-clock time the processor accepted it, for max-delay and processing time

@@ -100,6 +100,8 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   // Uploads that arrived up to this time are due: set when the buffer fills, so it drains batch by batch.
   private long drainMark = Long.MIN_VALUE;
   private Cancellable retryTick; // while something is due: ask for the turn on every loop
+  // Uploads decoded on arrival, so that their batch does not decode them again: two batches' worth of pixels.
+  private final DecodedArrivals arrivals;
 
   /** How a batch reaches the engine: the engine itself, or in tests a double that fails on purpose. */
   @FunctionalInterface
@@ -107,7 +109,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     ProtectedBatch protect(ProtectionEngine engine, LabeledImages batch);
   }
 
-  /** A buffered upload decoded again for its batch. */
+  /** A buffered upload decoded for its batch. */
   private record Item(String key, PendingImage pending, UploadedImage upload, DecodedUpload decoded) {
     String shape() {
       return decoded.channels() + "x" + decoded.height() + "x" + decoded.width();
@@ -119,6 +121,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     this.settings = settings;
     this.turns = turns;
     this.engineCall = engineCall;
+    this.arrivals = new DecodedArrivals(2 * settings.batchPixels());
     this.bundles = bundles;
     this.metrics = metrics;
     this.claimCheck = claimCheck;
@@ -141,6 +144,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     drainMark = Long.MIN_VALUE;
     retryTick = null;
     bisection.clear();
+    arrivals.clear();
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
         count(PendingImage.fromBytes(it.next().value));
@@ -173,6 +177,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   @Override
   public void close() {
     turns.withdraw(this); // the images stay in the changelogged buffer for the partition's next owner
+    arrivals.clear();
     if (lease != null) {
       lease.close();
       lease = null;
@@ -184,15 +189,23 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     if (pending == 0) {
       adoptCurrentBundle(); // a batch boundary: the first upload after a swap already gets the new bundle
     }
+    long t0 = System.nanoTime();
     RecordMetadata source = context.recordMetadata().orElseThrow();
     long now = context.currentSystemTimeMs();
     List<Header> headers = List.of(record.headers().toArray());
     UploadedImage upload = null;
     byte[] stored;
     PendingImage image;
+    DecodedUpload decoded;
     try {
       upload = read(record, source.topic(), headers);
-      image = accept(upload, record, source.topic(), source.partition(), source.offset(), now, headers);
+      byte[] bytes = imageBytes(upload, null);
+      PngCodec.ImageInfo info = checkImage(upload, bytes);
+      checkLabel(upload);
+      decoded = decode(bytes); // a corrupt upload never takes a place in a batch
+      image = new PendingImage(upload.getId(), label(upload), now, source.topic(), source.partition(),
+          source.offset(), record.timestamp(), record.key(), record.value(), headers, info.width(), info.height(),
+          upload.getImageUri() == null ? null : Sha256.of(bytes));
       stored = image.toBytes();
       // Checked before buffering: a changelog record the broker refuses would fail every retry of this offset.
       if (stored.length > settings.recordLimit()) {
@@ -202,10 +215,14 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     } catch (RejectedUpload e) {
       reject(e, upload == null ? null : upload.getId(), record.key(), record.value(), headers, source.topic(),
           source.partition(), source.offset(), record.timestamp());
+      metrics.stage(StreamMetrics.Stage.ARRIVAL, System.nanoTime() - t0);
       return;
     }
-    buffer.put(String.format(Locale.ROOT, "%010d-%019d", source.partition(), source.offset()), stored);
+    String key = String.format(Locale.ROOT, "%010d-%019d", source.partition(), source.offset());
+    buffer.put(key, stored);
     count(image);
+    arrivals.keep(key, new DecodedArrivals.Arrival(upload, decoded));
+    metrics.stage(StreamMetrics.Stage.ARRIVAL, System.nanoTime() - t0);
     craftIfDue();
   }
 
@@ -234,22 +251,6 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
       }
     }
     return upload;
-  }
-
-  /**
-   * The upload checked (content type, byte and pixel limits from the header, label, and that it decodes), or why it
-   * cannot be protected. The pixels are dropped: the buffer keeps the record, and the image is decoded again when
-   * its batch is crafted. Decoding here as well keeps a corrupt upload from taking a place in a batch.
-   */
-  private PendingImage accept(UploadedImage upload, Record<byte[], byte[]> record, String topic, int partition,
-      long offset, long now, List<Header> headers) throws RejectedUpload {
-    byte[] bytes = imageBytes(upload, null);
-    PngCodec.ImageInfo info = checkImage(upload, bytes);
-    checkLabel(upload);
-    decode(bytes);
-    return new PendingImage(upload.getId(), label(upload), now, topic, partition, offset, record.timestamp(),
-        record.key(), record.value(), headers, info.width(), info.height(),
-        upload.getImageUri() == null ? null : Sha256.of(bytes));
   }
 
   /**
@@ -411,11 +412,12 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
   }
 
   /**
-   * Crafts one batch: the next attempt of a failed batch, else images of the oldest upload's shape (decoded again,
-   * in arrival order) up to batch-size images and max-batch-pixels pixels (an image alone may exceed it). Forwards
+   * Crafts one batch: the next attempt of a failed batch, else images of the oldest upload's shape (as decoded on
+   * arrival, or decoded again from the buffer, in arrival order) up to batch-size images and max-batch-pixels pixels (an image alone may exceed it). Forwards
    * the results and deletes them from the buffer, then recounts what is left.
    */
   private void craftNext() {
+    long t0 = System.nanoTime();
     List<KeyValue<String, PendingImage>> buffered = new ArrayList<>(pending);
     try (KeyValueIterator<String, byte[]> it = buffer.all()) {
       while (it.hasNext()) {
@@ -426,6 +428,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     Set<String> removed = new HashSet<>();
     Bisection.Attempt attempt = bisection.next();
     List<Item> batch = attempt != null ? decodeAttempt(attempt, buffered, removed) : nextChunk(buffered, removed);
+    metrics.stage(StreamMetrics.Stage.PREPARE, System.nanoTime() - t0);
     if (!batch.isEmpty()) {
       craft(batch, attempt, removed);
     }
@@ -505,10 +508,16 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
    * label after a bundle swap).
    */
   private Item decodeBuffered(String key, PendingImage p, Set<String> removed) {
-    Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
-        p.kafkaHeaders());
     UploadedImage upload = null;
     try {
+      DecodedArrivals.Arrival arrival = arrivals.get(key);
+      if (arrival != null) { // read, fetched, checked and decoded on arrival: only the label may have gone stale
+        upload = arrival.upload();
+        checkLabel(upload);
+        return new Item(key, p, upload, arrival.decoded());
+      }
+      Record<byte[], byte[]> original = new Record<>(p.originalKey(), p.originalValue(), p.timestamp(),
+          p.kafkaHeaders());
       upload = read(original, p.topic(), p.headers());
       byte[] bytes = imageBytes(upload, p.claimSha256());
       checkImage(upload, bytes);
@@ -517,7 +526,7 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
     } catch (RejectedUpload e) {
       reject(e, upload == null ? p.id() : upload.getId(), p.originalKey(), p.originalValue(), p.headers(),
           p.topic(), p.partition(), p.offset(), p.timestamp());
-      buffer.delete(key);
+      forget(key);
       removed.add(key);
       return null;
     }
@@ -557,13 +566,14 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
           RejectedUpload rejected = new RejectedUpload(RejectedUpload.PROTECTION_ERROR, String.valueOf(e), e);
           reject(rejected, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(),
               p.offset(), p.timestamp());
-          buffer.delete(item.key());
+          forget(item.key());
           removed.add(item.key());
         }
       }
       return;
     }
-    long nanos = System.nanoTime() - t0;
+    long t1 = System.nanoTime();
+    long nanos = t1 - t0;
     long batchPixels = (long) batch.size() * first.height() * first.width();
     Duration budget = settings.batchBudget(batchPixels);
     metrics.batchCrafted(batch.size(), nanos, budget.toNanos());
@@ -587,9 +597,16 @@ final class ProtectionProcessor implements Processor<byte[], byte[], byte[], byt
         reject(e, p.id(), p.originalKey(), p.originalValue(), p.headers(), p.topic(), p.partition(), p.offset(),
             p.timestamp());
       }
-      buffer.delete(item.key());
+      forget(item.key());
       removed.add(item.key());
     }
+    metrics.stage(StreamMetrics.Stage.DELIVER, System.nanoTime() - t1);
+  }
+
+  /** Deletes a crafted or rejected upload from the buffer, and its decoded pixels from memory. */
+  private void forget(String key) {
+    buffer.delete(key);
+    arrivals.forget(key);
   }
 
   private void forwardProtected(Item item, ProtectedBatch result, int i, long now) throws RejectedUpload {

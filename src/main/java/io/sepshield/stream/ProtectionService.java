@@ -92,6 +92,13 @@ public final class ProtectionService implements AutoCloseable {
     return metrics.stats();
   }
 
+  /** A metric of the stream threads (Kafka's {@code stream-thread-metrics}, e.g. commit-total), summed over them. */
+  public double threadMetric(String name) {
+    return streams.metrics().entrySet().stream()
+        .filter(e -> "stream-thread-metrics".equals(e.getKey().group()) && name.equals(e.getKey().name()))
+        .mapToDouble(e -> e.getValue().metricValue() instanceof Number n ? n.doubleValue() : 0).sum();
+  }
+
   /**
    * Stops the stream: the thread finishes the record or batch in hand, commits its transaction and leaves. A batch
    * still crafting when the close timeout runs out is abandoned; its transaction is aborted (by the broker after
