@@ -375,8 +375,7 @@ public class BenchCommand implements Callable<Integer> {
   }
 
   private static ProtectionSettings with(ProtectionSettings b, int[] checkpoints, int steps, int innerSteps) {
-    return new ProtectionSettings(b.method(), b.epsilon(), b.alpha(), steps, innerSteps, checkpoints, b.targets(),
-        b.seed(), b.preprocessing());
+    return b.withSteps(steps, innerSteps).withCheckpoints(checkpoints);
   }
 
   private void print(EngineBenchmark.Result r, List<Map<String, Object>> rows) {

@@ -4,13 +4,17 @@ import io.sepshield.bundle.BundleLoader;
 import io.sepshield.data.ImageResize;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.eval.AppropriatorInput;
+import io.sepshield.eval.CraftingChoices;
 import io.sepshield.eval.Defenses;
 import io.sepshield.eval.EvaluationReport;
 import io.sepshield.eval.EvaluationRecord;
 import io.sepshield.eval.EvaluationRunner;
 import io.sepshield.jobs.ProtectedOutput;
+import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.CraftingAugmentation;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
+import io.sepshield.sep.TargetMap;
 import io.sepshield.train.TrainingConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,9 +33,24 @@ import picocli.CommandLine.Spec;
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
     description = "Measure clean test accuracy of models trained from scratch on protected vs clean training data.")
 public class EvaluateCommand implements Callable<Integer> {
-  @Option(names = "--bundle", defaultValue = "runs/bundles",
-      description = "Protecting-model bundle used to craft. Default: ${DEFAULT-VALUE}")
-  Path bundle;
+  @Option(names = "--bundle", defaultValue = "runs/bundles", split = ",",
+      description = "Protecting-model bundle used to craft; a comma list crafts with the checkpoints of all of them "
+          + "as one ensemble, in that order (e.g. a cross-architecture self-ensemble; same input shape and "
+          + "classes). Default: ${DEFAULT-VALUE}")
+  List<Path> bundles;
+
+  @Option(names = "--targets", defaultValue = "half", description = "Target map g(y): half ((y + K/2) mod K, the "
+      + "paper's) or shift:N ((y + N) mod K). Default: ${DEFAULT-VALUE}")
+  String targets;
+
+  @Option(names = "--crafting-augment", defaultValue = "none", description = "Random transformations of the model "
+      + "input in every crafting gradient (expectation over transformations): none, flip, shift:N or flip,shift:N. "
+      + "Default: ${DEFAULT-VALUE}")
+  String craftingAugment;
+
+  @Option(names = "--checkpoint-indices", split = ",", description = "The ensemble's checkpoints by index into the "
+      + "bundle(s), oldest first, instead of the profile's n spread evenly (the budget T(n+M) follows n).")
+  int[] checkpointIndices;
 
   @Option(names = "--train", defaultValue = "fashion-mnist:train", description = "Clean training data spec. "
       + "Default: ${DEFAULT-VALUE}")
@@ -104,6 +124,11 @@ public class EvaluateCommand implements Callable<Integer> {
       + "OUT/input-upload or OUT/input-SIZE-KERNEL. Default: ${DEFAULT-VALUE}")
   String appropriatorInputs;
 
+  @Option(names = "--clean-from", description = "results.json of an earlier run: its clean-trained models are "
+      + "reused where they match exactly (data, architecture, seed, epochs, defense, appropriator input), so an "
+      + "ablation trains only its protected models. Ignored when --methods lists none.")
+  Path cleanFrom;
+
   @Option(names = "--out", defaultValue = "runs/eval", description = "Output directory. Default: ${DEFAULT-VALUE}")
   Path out;
 
@@ -156,18 +181,30 @@ public class EvaluateCommand implements Callable<Integer> {
     TrainingConfig appropriator = TrainingConfig.shortRun(epochs, runtime.seed)
         .withBatchSize(appropriatorBatchSize);
     Files.createDirectories(out);
-    BundleLoader.LoadedBundle loaded = crafts ? BundleLoader.load(bundle, runtime.resolve()) : null;
+    List<BundleLoader.LoadedBundle> loaded = new ArrayList<>();
+    CheckpointEnsemble ensemble = null;
+    String bundleId = "";
+    CraftingChoices choices = new CraftingChoices(TargetMap.parse(targets),
+        CraftingAugmentation.parse(craftingAugment), checkpointIndices);
     try {
+      if (crafts) {
+        for (Path b : bundles) {
+          loaded.add(BundleLoader.load(b, runtime.resolve()));
+        }
+        ensemble = loaded.size() == 1 ? loaded.get(0).ensemble()
+            : CheckpointEnsemble.union(loaded.stream().map(BundleLoader.LoadedBundle::ensemble).toList());
+        bundleId = loaded.stream().map(l -> l.manifest().bundleId()).collect(Collectors.joining("+"));
+      }
       // One runner per appropriator input, all on the same output folder: the first crafts, the others reuse the
       // crafted sets kept there (CraftedSets), so each input costs only its training.
       for (AppropriatorInput input : inputs) {
-        EvaluationRunner.Spec spec = new EvaluationRunner.Spec(trainData, trainName, testData,
-            loaded == null ? null : loaded.ensemble(), loaded == null ? "" : loaded.manifest().bundleId(),
+        EvaluationRunner.Spec spec = new EvaluationRunner.Spec(trainData, trainName, testData, ensemble, bundleId,
             methodList, epsList, Profile.parse(profile),
             Arrays.stream(archs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
             Defenses.parseList(defenses), appropriator, runtime.seed, command, runtime.resolve(), batchSize, given,
-            out, repeats, input);
+            out, repeats, input, choices);
         List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO)
+            .reusingCleanModelsOf(cleanFrom == null ? List.of() : EvaluationReport.readJson(cleanFrom))
             .run(spec);
         String preamble = String.format("Training data %s (%d images), test data %s (%d images); uploads %s, "
             + "appropriators train and test at %s; bundle %s; appropriator %s; device %s.", spec.dataset(),
@@ -183,8 +220,8 @@ public class EvaluateCommand implements Callable<Integer> {
         System.out.println("wrote " + dir.resolve("results.json") + " and " + report);
       }
     } finally {
-      if (loaded != null) {
-        loaded.close();
+      for (BundleLoader.LoadedBundle l : loaded) {
+        l.close(); // a union owns nothing of its own
       }
     }
     return 0;

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import io.sepshield.data.DataSources;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.model.DjlRuntime;
+import io.sepshield.sep.CraftingAugmentation;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
@@ -41,13 +42,18 @@ final class Options {
         + "default).")
     Integer checkpoints;
 
+    @Option(names = "--crafting-augment", defaultValue = "none", description = "Random transformations of the model "
+        + "input in every crafting gradient (expectation over transformations): none, flip, shift:N or "
+        + "flip,shift:N. Default: ${DEFAULT-VALUE}")
+    String augment;
+
     /** The profile's settings for {@code available} checkpoints, with the overrides given (g = half shift). */
     ProtectionSettings settings(int available, long seed) {
       ProtectionSettings base = Profile.parse(profile).settings(Method.parse(method), eps / 255f, available, seed);
       int[] chosen = checkpoints == null ? base.checkpoints() : Profile.evenlySpaced(checkpoints, available);
-      return new ProtectionSettings(base.method(), base.epsilon(), alpha == null ? base.alpha() : alpha / 255f,
-          steps == null ? base.steps() : steps, innerSteps == null ? base.innerSteps() : innerSteps, chosen,
-          base.targets(), seed);
+      return base.withAlpha(alpha == null ? base.alpha() : alpha / 255f)
+          .withSteps(steps == null ? base.steps() : steps, innerSteps == null ? base.innerSteps() : innerSteps)
+          .withCheckpoints(chosen).withAugmentation(CraftingAugmentation.parse(augment));
     }
 
     /** n: the --checkpoints override, else the profile's. */

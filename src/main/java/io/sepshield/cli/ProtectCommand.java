@@ -147,9 +147,8 @@ public class ProtectCommand implements Callable<Integer> {
 
   ProtectionSettings settings(int available) {
     ProtectionSettings s = crafting.settings(available, runtime.seed);
-    return new ProtectionSettings(s.method(), s.epsilon(), s.alpha(), s.steps(), s.innerSteps(), s.checkpoints(),
-        TargetMap.parse(target), runtime.seed, new Preprocessing(Preprocessing.Aspect.parse(aspect),
-        Preprocessing.Kernel.parse(resize)));
+    return s.withTargets(TargetMap.parse(target)).withPreprocessing(new Preprocessing(
+        Preprocessing.Aspect.parse(aspect), Preprocessing.Kernel.parse(resize)));
   }
 
 }

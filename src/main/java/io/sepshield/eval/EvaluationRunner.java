@@ -67,16 +67,28 @@ public final class EvaluationRunner {
    * @param repeats training runs per setting, each with its own appropriator seed (error bars)
    * @param input the resolution and kernel the appropriators train and test at; crafting always runs on
    *     {@code train} as it is (the uploads), so their size is the record's {@code upload_size}
+   * @param crafting what the run changes in the profile's crafting settings (ablations)
    */
   public record Spec(LabeledImages train, String dataset, LabeledImages test, CheckpointEnsemble ensemble,
       String bundle, List<String> methods, List<Float> eps255, Profile profile, List<String> archs,
       List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
-      int craftBatchSize, LabeledImages given, Path outDir, int repeats, AppropriatorInput input) {
+      int craftBatchSize, LabeledImages given, Path outDir, int repeats, AppropriatorInput input,
+      CraftingChoices crafting) {
     public Spec {
       if (repeats < 1) {
         throw new IllegalArgumentException("repeats must be at least 1, got " + repeats);
       }
       input = input == null ? AppropriatorInput.AS_UPLOADED : input;
+      crafting = crafting == null ? CraftingChoices.PROFILE : crafting;
+    }
+
+    /** Crafting as the profile has it. */
+    public Spec(LabeledImages train, String dataset, LabeledImages test, CheckpointEnsemble ensemble,
+        String bundle, List<String> methods, List<Float> eps255, Profile profile, List<String> archs,
+        List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
+        int craftBatchSize, LabeledImages given, Path outDir, int repeats, AppropriatorInput input) {
+      this(train, dataset, test, ensemble, bundle, methods, eps255, profile, archs, defenses, appropriator, seed,
+          command, device, craftBatchSize, given, outDir, repeats, input, CraftingChoices.PROFILE);
     }
 
     /** Appropriators that train on the uploads as they are. */
@@ -85,7 +97,8 @@ public final class EvaluationRunner {
         List<Defense> defenses, TrainingConfig appropriator, long seed, String command, Device device,
         int craftBatchSize, LabeledImages given, Path outDir, int repeats) {
       this(train, dataset, test, ensemble, bundle, methods, eps255, profile, archs, defenses, appropriator, seed,
-          command, device, craftBatchSize, given, outDir, repeats, AppropriatorInput.AS_UPLOADED);
+          command, device, craftBatchSize, given, outDir, repeats, AppropriatorInput.AS_UPLOADED,
+          CraftingChoices.PROFILE);
     }
 
     /** H x W of the uploads, the images crafting runs on. */
@@ -107,10 +120,39 @@ public final class EvaluationRunner {
 
   private final PrintStream log;
   private final ModelFactory factory;
+  private List<EvaluationRecord> earlierClean = List.of();
 
   public EvaluationRunner(PrintStream log, ModelFactory factory) {
     this.log = log;
     this.factory = factory;
+  }
+
+  /**
+   * Takes clean-trained models from the records of an earlier run instead of training them again, where one matches
+   * exactly (dataset, sizes, architecture, appropriator seed and epochs, defense, appropriator input): an ablation
+   * that only changes crafting then trains only its protected models. Only the clean model's accuracy curve is
+   * known from a record, so a run that lists method "none" still trains it (its row needs the confusion matrix).
+   */
+  public EvaluationRunner reusingCleanModelsOf(List<EvaluationRecord> records) {
+    this.earlierClean = List.copyOf(records);
+    return this;
+  }
+
+  private Optional<TrainedModel> earlierCleanModel(Spec spec, Views views, String arch, Defense defense, long seed) {
+    if (spec.methods().contains(NONE)) {
+      return Optional.empty();
+    }
+    String input = spec.input().describe(spec.uploadSize());
+    return earlierClean.stream()
+        .filter(r -> r.dataset().equals(spec.dataset()) && r.trainImages() == spec.train().size()
+            && r.testImages() == views.test().size() && r.arch().equals(arch) && r.seed() == seed
+            && r.epochs() == spec.appropriator().epochs() && r.cleanCurve() != null
+            && defense.label().equals(r.cleanDefense() == null ? "none" : r.cleanDefense())
+            && spec.uploadSize().equals(r.uploadSize() == null ? "28x28" : r.uploadSize())
+            && input.equals(r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe(spec.uploadSize())
+                : r.appropriatorInput()))
+        .findFirst()
+        .map(r -> new TrainedModel(r.cleanCurve(), null, r.trainSeconds()));
   }
 
   public List<EvaluationRecord> run(Spec spec) {
@@ -192,7 +234,13 @@ public final class EvaluationRunner {
    */
   public static ProtectionSettings equalCompute(Profile profile, Method method, float eps255, int available,
       long seed) {
-    ProtectionSettings vr = profile.settings(Method.SEP_FA_VR, eps255 / 255f, available, seed);
+    return equalCompute(profile, CraftingChoices.PROFILE, method, eps255, available, seed);
+  }
+
+  /** {@link #equalCompute} with the run's changes to the profile applied first (the budget follows them). */
+  public static ProtectionSettings equalCompute(Profile profile, CraftingChoices choices, Method method,
+      float eps255, int available, long seed) {
+    ProtectionSettings vr = choices.applyTo(profile.settings(Method.SEP_FA_VR, eps255 / 255f, available, seed));
     int n = vr.checkpoints().length;
     long budget = vr.gradientEvaluationsPerImage(n);
     return switch (method) {
@@ -219,7 +267,8 @@ public final class EvaluationRunner {
     if (spec.ensemble() == null) {
       throw new IllegalArgumentException("method " + method + " needs a bundle to craft with");
     }
-    ProtectionSettings settings = equalCompute(spec.profile(), method, eps255, spec.ensemble().size(), spec.seed());
+    ProtectionSettings settings = equalCompute(spec.profile(), spec.crafting(), method, eps255,
+        spec.ensemble().size(), spec.seed());
     long gradientEvaluations = settings.gradientEvaluationsPerImage(settings.checkpoints().length);
     Path dir = spec.outDir() == null ? null : spec.outDir().resolve(craftedSetName(method.cliName(), eps255));
     CraftedSets.Inputs inputs = new CraftedSets.Inputs(spec.bundle(), method.cliName(), settings.toString(),
@@ -260,6 +309,9 @@ public final class EvaluationRunner {
       return;
     }
     int available = spec.ensemble().size();
+    if (spec.crafting().checkpoints() != null) {
+      return; // chosen by hand
+    }
     int[] selected = spec.profile().settings(Method.SEP_FA_VR, 1f, available, 0).checkpoints();
     CheckpointSchedule.unevenSelection(spec.profile().checkpointCount(), available, selected)
         .ifPresent(w -> log.println(w + " (profile " + spec.profile().cliName() + ")"));
@@ -377,11 +429,20 @@ public final class EvaluationRunner {
           k -> new TrainedModel[spec.archs().size()][spec.repeats()]);
       if (byArch[arch][repeat] == null) {
         String name = spec.archs().get(arch);
+        long seed = appropriatorSeed(spec.seed(), arch, repeat);
+        Optional<TrainedModel> earlier = earlierCleanModel(spec, views, name, defense, seed);
+        if (earlier.isPresent()) {
+          log.printf("%s on the clean training set%s%s: taken from an earlier run (final %.2f%%)%n", name,
+              defense == Defenses.NONE ? "" : " with defense " + defense.label(), runLabel(spec, repeat),
+              100 * earlier.get().finalAccuracy());
+          byArch[arch][repeat] = earlier.get();
+          return earlier.get();
+        }
         log.printf("[%d/%d] %s on the clean training set%s%s%n", ++done[0], total, name,
             defense == Defenses.NONE ? "" : " with defense " + defense.label(), runLabel(spec, repeat));
         LabeledImages data = defendedSets.computeIfAbsent(defense.label(),
             k -> defense.preprocess(views.train(spec.train())));
-        byArch[arch][repeat] = train(spec, views, name, data, defense, appropriatorSeed(spec.seed(), arch, repeat));
+        byArch[arch][repeat] = train(spec, views, name, data, defense, seed);
       }
       return byArch[arch][repeat];
     }

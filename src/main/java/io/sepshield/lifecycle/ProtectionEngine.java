@@ -72,8 +72,7 @@ public final class ProtectionEngine implements AutoCloseable {
     LabeledImages blank = new LabeledImages(channels, height, width, new byte[channels * height * width],
         new int[] {0}, classNames, List.of("warm-up"));
     ProtectionSettings s = protector.settings();
-    new Protector(protector.ensemble(), new ProtectionSettings(s.method(), s.epsilon(), s.alpha(), 1,
-        Math.min(s.innerSteps(), 1), s.checkpoints(), s.targets(), s.seed())).protect(blank);
+    new Protector(protector.ensemble(), s.withSteps(1, Math.min(s.innerSteps(), 1))).protect(blank);
   }
 
   /** Reports every crafting call to {@code watchdog}, which the liveness probe reads. */

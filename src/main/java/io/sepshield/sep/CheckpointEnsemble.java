@@ -15,17 +15,27 @@ public final class CheckpointEnsemble implements AutoCloseable {
   private final ParameterStore parameterStore;
   private final int numClasses;
   private final long[] inputShape;
+  private final boolean ownsManager;
 
   /**
    * @param manager owns every model parameter and center; closed with the ensemble
    * @param inputShape C, H, W the models were trained on
    */
   public CheckpointEnsemble(List<Checkpoint> checkpoints, NDManager manager, long[] inputShape) {
+    this(checkpoints, manager, inputShape, true);
+    for (Checkpoint c : checkpoints) {
+      c.model().freezeParameters(true); // crafting needs ∇x only; skipping ∇θ saves time and memory
+      c.model().foldBatchNorm(manager); // frozen and eval-mode from here on: conv+BN as one conv
+    }
+  }
+
+  private CheckpointEnsemble(List<Checkpoint> checkpoints, NDManager manager, long[] inputShape, boolean owns) {
     if (checkpoints.isEmpty()) {
       throw new IllegalArgumentException("an ensemble needs at least one checkpoint");
     }
     this.checkpoints = List.copyOf(checkpoints);
     this.manager = manager;
+    this.ownsManager = owns;
     this.parameterStore = new ParameterStore(manager, false);
     this.numClasses = checkpoints.get(0).model().numClasses();
     this.inputShape = inputShape.clone();
@@ -33,9 +43,28 @@ public final class CheckpointEnsemble implements AutoCloseable {
       if (c.model().numClasses() != numClasses) {
         throw new IllegalArgumentException("checkpoints disagree on the number of classes");
       }
-      c.model().freezeParameters(true); // crafting needs ∇x only; skipping ∇θ saves time and memory
-      c.model().foldBatchNorm(manager); // frozen and eval-mode from here on: conv+BN as one conv
     }
+  }
+
+  /**
+   * The checkpoints of several ensembles (e.g. of different architectures: a cross-architecture self-ensemble) as
+   * one, in the given order: the last part's newest checkpoint is {@link #last}. The parts keep their checkpoints'
+   * memory; closing the union frees nothing, closing a part frees its checkpoints, so close the union first.
+   */
+  public static CheckpointEnsemble union(List<CheckpointEnsemble> parts) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("a union needs at least one ensemble");
+    }
+    CheckpointEnsemble first = parts.get(0);
+    List<Checkpoint> all = new java.util.ArrayList<>();
+    for (CheckpointEnsemble part : parts) {
+      if (!java.util.Arrays.equals(part.inputShape, first.inputShape) || part.numClasses != first.numClasses
+          || !part.device().equals(first.device())) {
+        throw new IllegalArgumentException("ensembles differ in input shape, classes or device");
+      }
+      all.addAll(part.checkpoints);
+    }
+    return new CheckpointEnsemble(all, first.manager, first.inputShape, false);
   }
 
   public int size() {
@@ -77,6 +106,8 @@ public final class CheckpointEnsemble implements AutoCloseable {
 
   @Override
   public void close() {
-    manager.close();
+    if (ownsManager) {
+      manager.close();
+    }
   }
 }

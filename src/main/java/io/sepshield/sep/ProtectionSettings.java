@@ -16,9 +16,18 @@ import java.util.Objects;
  * @param seed seeds the random checkpoint picks of the VR loop and the uniform noise
  * @param preprocessing how uploads of another size or colour are mapped onto the bundle's input (P, see
  *     {@link InputAdapter}); irrelevant for images of the bundle's own shape
+ * @param augmentation random transformations of the model input in every crafting gradient (expectation over
+ *     transformations); {@link CraftingAugmentation#NONE} is Algorithm 1 as written
  */
 public record ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps,
-    int[] checkpoints, TargetMap targets, long seed, Preprocessing preprocessing) {
+    int[] checkpoints, TargetMap targets, long seed, Preprocessing preprocessing, CraftingAugmentation augmentation) {
+
+  /** Settings without crafting augmentation. */
+  public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
+      TargetMap targets, long seed, Preprocessing preprocessing) {
+    this(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
+        CraftingAugmentation.NONE);
+  }
 
   /** Settings with the default {@link Preprocessing} (stretch, area). */
   public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
@@ -42,6 +51,7 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
     checkpoints = checkpoints == null ? new int[0] : checkpoints.clone();
     targets = targets == null ? TargetMap.halfShift() : targets;
     preprocessing = preprocessing == null ? Preprocessing.DEFAULT : preprocessing;
+    augmentation = augmentation == null ? CraftingAugmentation.NONE : augmentation;
   }
 
   /** ε in 1/255 levels, the unit people quote. */
@@ -60,47 +70,80 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
   }
 
   public ProtectionSettings withMethod(Method m) {
-    return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing);
+    return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
+        augmentation);
   }
 
   public ProtectionSettings withEpsilon(float eps) {
-    return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing);
+    return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
+        augmentation);
+  }
+
+  public ProtectionSettings withAlpha(float a) {
+    return new ProtectionSettings(method, epsilon, a, steps, innerSteps, checkpoints, targets, seed, preprocessing,
+        augmentation);
   }
 
   public ProtectionSettings withSteps(int t) {
-    return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed, preprocessing);
+    return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed, preprocessing,
+        augmentation);
+  }
+
+  /** T and M together: the budget knobs of Algorithm 1. */
+  public ProtectionSettings withSteps(int t, int m) {
+    return new ProtectionSettings(method, epsilon, alpha, t, m, checkpoints, targets, seed, preprocessing,
+        augmentation);
+  }
+
+  public ProtectionSettings withCheckpoints(int[] chosen) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, chosen, targets, seed, preprocessing,
+        augmentation);
+  }
+
+  public ProtectionSettings withTargets(TargetMap g) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, g, seed, preprocessing,
+        augmentation);
   }
 
   public ProtectionSettings withSeed(long s) {
-    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s, preprocessing);
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s, preprocessing,
+        augmentation);
   }
 
   public ProtectionSettings withPreprocessing(Preprocessing p) {
-    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, p);
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, p,
+        augmentation);
+  }
+
+  public ProtectionSettings withAugmentation(CraftingAugmentation a) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
+        preprocessing, a);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ProtectionSettings p && method == p.method && epsilon == p.epsilon && alpha == p.alpha
         && steps == p.steps && innerSteps == p.innerSteps && Arrays.equals(checkpoints, p.checkpoints)
-        && targets.equals(p.targets) && seed == p.seed && preprocessing.equals(p.preprocessing);
+        && targets.equals(p.targets) && seed == p.seed && preprocessing.equals(p.preprocessing)
+        && augmentation.equals(p.augmentation);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), targets, seed,
-        preprocessing);
+        preprocessing, augmentation);
   }
 
   /**
    * Every input of the protection, the target map included: crafted-set reuse ({@code evaluate}) compares this
    * string, so a setting missing here would let a set crafted under other settings be taken for this one. The
-   * preprocessing is named only when it is not the default, so that settings strings recorded before it existed
-   * still match.
+   * preprocessing and the augmentation are named only when they are not the default, so that settings strings
+   * recorded before they existed still match.
    */
   @Override
   public String toString() {
-    return describeCore() + (preprocessing.isDefault() ? "" : " " + preprocessing);
+    return describeCore() + (preprocessing.isDefault() ? "" : " " + preprocessing)
+        + (augmentation.isNone() ? "" : " augment=" + augmentation);
   }
 
   private String describeCore() {

@@ -40,6 +40,8 @@ public final class Protector {
   private final InputAdapter.Cache inputs;
   private final Tuning tuning;
   private StepProbe probe = StepProbe.NONE;
+  /** The draws of {@link ProtectionSettings#augmentation} while crafting; null otherwise (no augmentation). */
+  private Random augmenting;
 
   /** Test hook: sees the crafting scope after every inner step (m ≥ 0) and every outer step (m = −1) of t. */
   interface StepProbe {
@@ -214,6 +216,8 @@ public final class Protector {
     }
     InputAdapter.checkChannels(x0.getShape().get(1), ensemble.inputShape()[0]);
     Targets goal = new Targets(x0.getManager(), targets);
+    // Every batch draws the same sequence, so a crafted image does not depend on the batches before it.
+    augmenting = settings.augmentation().isNone() ? null : new Random(settings.seed() ^ 0x5DEECE66DL);
     try (EpsilonBall ball = new EpsilonBall(x0, settings.epsilon())) {
       return switch (settings.method()) {
         case UNIFORM_NOISE -> uniformNoise(x0, ball);
@@ -221,6 +225,8 @@ public final class Protector {
         case SEP, SEP_FA -> signedDescent(x0, ball, members, goal);
         case SEP_FA_VR -> sepFaVr(x0, ball, goal);
       };
+    } finally {
+      augmenting = null;
     }
   }
 
@@ -393,12 +399,16 @@ public final class Protector {
   }
 
   /**
-   * L_k(P(x)): feature alignment to c_k[g(y)] (this checkpoint's own centers) or targeted cross-entropy, on the
-   * images mapped onto the bundle's input. The one place where a model is applied while crafting.
+   * L_k(A(P(x))): feature alignment to c_k[g(y)] (this checkpoint's own centers) or targeted cross-entropy, on the
+   * images mapped onto the bundle's input, under a fresh random draw of the crafting augmentation A while crafting
+   * (the identity otherwise). The one place where a model is applied while crafting.
    */
   private NDArray loss(Checkpoint c, NDArray images, Targets goal) {
     ParameterStore ps = ensemble.parameterStore();
     NDArray x = inputs.apply(images);
+    if (augmenting != null) {
+      x = settings.augmentation().apply(x, augmenting);
+    }
     if (settings.method().usesFeatureAlignment()) {
       return Losses.featureAlignment(c.model().features(ps, x, false), goal.centersOf(c));
     }

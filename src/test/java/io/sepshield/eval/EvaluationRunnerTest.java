@@ -144,6 +144,40 @@ class EvaluationRunnerTest {
   }
 
   @Test
+  void anAblationTakesItsCleanModelsFromAnEarlierRunOnlyWhereTheyMatch(@TempDir Path out) throws Exception {
+    LabeledImages train = TinyModels.textures(4, 20, 1, 51);
+    LabeledImages test = TinyModels.textures(4, 10, 1, 52);
+    TrainingConfig config = epochs(2, 16);
+    List<EvaluationRecord> earlier = new EvaluationRunner(new PrintStream(new ByteArrayOutputStream(), true), TINY)
+        .run(noneAndBits1(train, test, config, null, out.resolve("a"), 1));
+    EvaluationRecord clean = earlier.stream().filter(r -> r.defense().equals("none")).findFirst().orElseThrow();
+
+    // Only a given set (no method none): the clean model of defense none comes from the earlier records, the one
+    // of bits:1 too; nothing is trained but the two given-set models.
+    LabeledImages given = withShortcut(train, 5);
+    EvaluationRunner.Spec ablation = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE, new BitDepthDefense(1)), config, 3,
+        "test-command", Device.cpu(), 32, given, out.resolve("b"), 1);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    List<EvaluationRecord> records = new EvaluationRunner(new PrintStream(log, true), TINY)
+        .reusingCleanModelsOf(earlier).run(ablation);
+    assertEquals(2, records.size());
+    assertEquals(clean.protectedCurve(), records.get(0).cleanCurve());
+    assertEquals(clean.protectedAcc(), records.get(0).cleanTrainedAcc());
+    assertTrue(log.toString().contains("tiny on the clean training set: taken from an earlier run"), log.toString());
+    assertFalse(log.toString().contains("on the clean training set with defense bits:1\n"), log.toString());
+
+    // Another appropriator seed (run seed 4) matches nothing: the clean model is trained again.
+    EvaluationRunner.Spec otherSeed = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), config, 4, "test-command", Device.cpu(),
+        32, given, out.resolve("c"), 1);
+    ByteArrayOutputStream log2 = new ByteArrayOutputStream();
+    new EvaluationRunner(new PrintStream(log2, true), TINY).reusingCleanModelsOf(earlier).run(otherSeed);
+    assertFalse(log2.toString().contains("taken from an earlier run"), log2.toString());
+    assertTrue(log2.toString().contains("tiny on the clean training set"), log2.toString());
+  }
+
+  @Test
   void aGivenSetThatIsNotTheTrainingSetIsRefused() {
     LabeledImages train = TinyModels.textures(2, 4, 1, 1);
     LabeledImages other = TinyModels.textures(2, 5, 1, 1);
