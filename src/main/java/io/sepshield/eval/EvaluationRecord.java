@@ -35,6 +35,9 @@ import java.util.List;
  *     data's own 28x28
  * @param appropriatorInput what the appropriators trained and tested on ({@link AppropriatorInput#describe}), e.g.
  *     "28x28 from 112x112 bicubic"; null in older records, which trained on the images as crafted
+ * @param appropriatorBatchSize images per SGD step of both appropriators ({@code evaluate
+ *     --appropriator-batch-size}); 0 in records written before it was recorded (128 unless their command says
+ *     otherwise; docs/results/efficacy.json has it filled in from the command)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -45,7 +48,7 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     String command, int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage,
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
-    String uploadSize, String appropriatorInput) {
+    String uploadSize, String appropriatorInput, int appropriatorBatchSize) {
 
   public EvaluationRecord {
     // The best epoch is a property of the curve, so it cannot disagree with it (and older records get it too).

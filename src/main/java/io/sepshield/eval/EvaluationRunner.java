@@ -129,7 +129,8 @@ public final class EvaluationRunner {
 
   /**
    * Takes clean-trained models from the records of an earlier run instead of training them again, where one matches
-   * exactly (dataset, sizes, architecture, appropriator seed and epochs, defense, appropriator input): an ablation
+   * exactly (dataset, sizes, architecture, appropriator seed, epochs and batch size, defense, appropriator input;
+   * records that do not name their batch size never match): an ablation
    * that only changes crafting then trains only its protected models. Only the clean model's accuracy curve is
    * known from a record, so a run that lists method "none" still trains it (its row needs the confusion matrix).
    */
@@ -147,6 +148,7 @@ public final class EvaluationRunner {
         .filter(r -> r.dataset().equals(spec.dataset()) && r.trainImages() == spec.train().size()
             && r.testImages() == views.test().size() && r.arch().equals(arch) && r.seed() == seed
             && r.epochs() == spec.appropriator().epochs() && r.cleanCurve() != null
+            && r.appropriatorBatchSize() == spec.appropriator().batchSize()
             && defense.label().equals(r.cleanDefense() == null ? "none" : r.cleanDefense())
             && spec.uploadSize().equals(r.uploadSize() == null ? "28x28" : r.uploadSize())
             && input.equals(r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe(spec.uploadSize())
@@ -216,7 +218,8 @@ public final class EvaluationRunner {
                 arch, defense.label(), cleanModel.finalAccuracy(), model.finalAccuracy(), seed, r, spec.command(),
                 spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
-                model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()));
+                model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
+                spec.appropriator().batchSize());
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),

@@ -175,6 +175,14 @@ class EvaluationRunnerTest {
     new EvaluationRunner(new PrintStream(log2, true), TINY).reusingCleanModelsOf(earlier).run(otherSeed);
     assertFalse(log2.toString().contains("taken from an earlier run"), log2.toString());
     assertTrue(log2.toString().contains("tiny on the clean training set"), log2.toString());
+
+    // Nor does another appropriator batch size (the recipe differs).
+    EvaluationRunner.Spec otherBatch = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), epochs(2, 8), 3, "test-command",
+        Device.cpu(), 32, given, out.resolve("d"), 1);
+    ByteArrayOutputStream log3 = new ByteArrayOutputStream();
+    new EvaluationRunner(new PrintStream(log3, true), TINY).reusingCleanModelsOf(earlier).run(otherBatch);
+    assertFalse(log3.toString().contains("taken from an earlier run"), log3.toString());
   }
 
   @Test
@@ -301,6 +309,6 @@ class EvaluationRunnerTest {
 
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
-        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded");
+        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128);
   }
 }
