@@ -43,9 +43,8 @@ public class EvaluateCommand implements Callable<Integer> {
       + "paper's) or shift:N ((y + N) mod K). Default: ${DEFAULT-VALUE}")
   String targets;
 
-  @Option(names = "--crafting-augment", defaultValue = "none", description = "Random transformations of the model "
-      + "input in every crafting gradient (expectation over transformations): none, flip, shift:N or flip,shift:N. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(names = "--crafting-augment", defaultValue = "none", description = CraftingAugmentation.USAGE
+      + ". Default: ${DEFAULT-VALUE}")
   String craftingAugment;
 
   @Option(names = "--checkpoint-indices", split = ",", description = "The ensemble's checkpoints by index into the "

@@ -42,9 +42,8 @@ final class Options {
         + "default).")
     Integer checkpoints;
 
-    @Option(names = "--crafting-augment", defaultValue = "none", description = "Random transformations of the model "
-        + "input in every crafting gradient (expectation over transformations): none, flip, shift:N or "
-        + "flip,shift:N. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--crafting-augment", defaultValue = "none", description = CraftingAugmentation.USAGE
+        + ". Default: ${DEFAULT-VALUE}")
     String augment;
 
     /** The profile's settings for {@code available} checkpoints, with the overrides given (g = half shift). */

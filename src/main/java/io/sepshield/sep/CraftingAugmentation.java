@@ -21,6 +21,10 @@ import java.util.Random;
  * @param shift largest translation in model-input pixels, each axis drawn uniformly from [−shift, shift]; 0 = none
  */
 public record CraftingAugmentation(boolean flip, int shift) {
+  /** What the command line's {@code --crafting-augment} takes, for its help text. */
+  public static final String USAGE = "Random transformations of the model input in every crafting gradient "
+      + "(expectation over transformations): none, flip, shift:N or flip,shift:N";
+
   /** No transformation: Algorithm 1 as written. */
   public static final CraftingAugmentation NONE = new CraftingAugmentation(false, 0);
 
