@@ -93,8 +93,9 @@ public class BenchCommand implements Callable<Integer> {
       + "Default: ${DEFAULT-VALUE}")
   int uploads;
 
-  @Option(names = "--max-delay-ms", defaultValue = "2000", description = "With --service: the stream's max delay "
-      + "before a partial batch is crafted (serve's default). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-delay-ms", defaultValue = "" + StreamSettings.DEFAULT_MAX_DELAY_MILLIS, description = "With "
+      + "--service: the stream's max delay before a partial batch is crafted (serve's default). Default: "
+      + "${DEFAULT-VALUE}")
   long maxDelayMs;
 
   @Option(names = "--upload-size", description = "HxW of the uploads (full resolution; P resizes them to the "

@@ -77,7 +77,8 @@ public class StreamDemoCommand implements Callable<Integer> {
   @Option(names = "--batch-size", defaultValue = "8", description = "Default: ${DEFAULT-VALUE}")
   int batchSize;
 
-  @Option(names = "--max-delay-ms", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-delay-ms", defaultValue = "" + StreamSettings.DEFAULT_MAX_DELAY_MILLIS,
+      description = "Longest wait of a partial batch (serve's default). Default: ${DEFAULT-VALUE}")
   long maxDelayMs;
 
   @Option(names = "--profile", defaultValue = "fast", description = "Default: ${DEFAULT-VALUE}")

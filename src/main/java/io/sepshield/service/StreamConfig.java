@@ -110,7 +110,8 @@ public interface StreamConfig {
   @WithDefault("8")
   int batchSize();
 
-  @WithDefault("2s")
+  /** Longest wait of a partial batch; see {@link io.sepshield.stream.StreamSettings#maxDelay()}. */
+  @WithDefault(io.sepshield.stream.StreamSettings.DEFAULT_MAX_DELAY_MILLIS + "ms")
   Duration maxDelay();
 
   /**
