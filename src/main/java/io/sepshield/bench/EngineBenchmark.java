@@ -63,8 +63,8 @@ public final class EngineBenchmark {
 
   /** The whole run: the variants, memory over the run, and what the figures need to be read. */
   public record Result(List<VariantResult> variants, double passFlopsPerImage, MachinePeak peak,
-      ProcessMemory start, ProcessMemory end, double rssGrowthMbPer100Batches, int batchesMeasured,
-      int leakedArrays, String loadAverageStart, String loadAverageEnd, Instant date) {}
+      ProcessMemory start, ProcessMemory end, double rssGrowthMbPer100Batches,
+      double rssGrowthSecondHalfMbPer100Batches, int batchesMeasured, int leakedArrays, String loadAverageStart, String loadAverageEnd, Instant date) {}
 
   private final PrintStream log;
 
@@ -124,7 +124,8 @@ public final class EngineBenchmark {
           protectors.get(i).passesPerImage(), settings.gradientEvaluationsPerImage(protectors.get(i).members().size())));
     }
     return new Result(results, passFlops, MachinePeak.detect(), start, ProcessMemory.sample(),
-        slopePer100(rssSeries), rssSeries.size(), leaked, loadStart, loadAverage(),
+        slopePer100(rssSeries), slopePer100(rssSeries.subList(rssSeries.size() / 2, rssSeries.size())),
+        rssSeries.size(), leaked, loadStart, loadAverage(),
         Instant.now().truncatedTo(ChronoUnit.SECONDS));
   }
 
@@ -212,6 +213,8 @@ public final class EngineBenchmark {
       row.put("peak_rss_mb", round(r.end().hwmMb(), 1));
       row.put("native_mb_estimate_end", round(r.end().nativeMb(), 1));
       row.put("rss_growth_mb_per_100_batches", round(r.rssGrowthMbPer100Batches(), 2));
+      // The allocator's warm-up makes the whole run's slope positive; a leak keeps the same slope in the second half.
+      row.put("rss_growth_mb_per_100_batches_second_half", round(r.rssGrowthSecondHalfMbPer100Batches(), 2));
       row.put("batches_measured", r.batchesMeasured());
       row.put("leaked_ndarrays", r.leakedArrays());
       row.put("load_average_start", r.loadAverageStart());

@@ -392,9 +392,10 @@ public class BenchCommand implements Callable<Integer> {
           100 * (Double) row.get("peak_fraction"), (Double) row.get("speedup"));
     }
     System.out.printf(Locale.ROOT, "memory: RSS %.0f MiB (peak %.0f), native estimate %.0f MiB (start %.0f); RSS "
-        + "growth %.2f MiB per 100 batches over %d batches; %d arrays left behind; load average %s -> %s; %s%n",
+        + "growth %.2f MiB per 100 batches over %d batches (second half %.2f); %d arrays left behind; load average "
+        + "%s -> %s; %s%n",
         r.end().rssMb(), r.end().hwmMb(), r.end().nativeMb(), r.start().nativeMb(), r.rssGrowthMbPer100Batches(),
-        r.batchesMeasured(), r.leakedArrays(), r.loadAverageStart(), r.loadAverageEnd(), r.date());
+        r.batchesMeasured(), r.rssGrowthSecondHalfMbPer100Batches(), r.leakedArrays(), r.loadAverageStart(), r.loadAverageEnd(), r.date());
   }
 
   private void write(List<Map<String, Object>> rows) throws java.io.IOException {
