@@ -21,10 +21,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -77,16 +80,28 @@ class SeveralPartitionsStreamTest {
       ConfluentAvroSerializer<UploadedImage> serializer = new ConfluentAvroSerializer<>(registry);
       serializer.configure(Map.of(), false);
       Map<String, Integer> imageOf = new HashMap<>();
+      Map<ProducerRecord<byte[], byte[]>, Future<?>> sent = new LinkedHashMap<>();
       for (int i = 0; i < PER_PARTITION; i++) { // the backlog waits before the instance starts
         for (int p = 0; p < PARTITIONS; p++) {
           String id = "p" + p + "-" + i;
           int image = (p * PER_PARTITION + i) % data.size();
           imageOf.put(id, image);
-          producer.send(new ProducerRecord<>(settings.uploadsTopic(), p, id.getBytes(StandardCharsets.UTF_8),
-              serializer.serialize(settings.uploadsTopic(), StreamFixtures.pngUpload(data, image, id))));
+          ProducerRecord<byte[], byte[]> upload = new ProducerRecord<>(settings.uploadsTopic(), p,
+              id.getBytes(StandardCharsets.UTF_8),
+              serializer.serialize(settings.uploadsTopic(), StreamFixtures.pngUpload(data, image, id)));
+          sent.put(upload, producer.send(upload));
         }
       }
       producer.flush();
+      // Sends right after the topic's creation can fail under load (the in-process broker answered
+      // OUT_OF_ORDER_SEQUENCE_NUMBER once): send those again, one by one, so the backlog is complete.
+      for (var e : sent.entrySet()) {
+        try {
+          e.getValue().get();
+        } catch (ExecutionException failed) {
+          producer.send(e.getKey()).get();
+        }
+      }
 
       Properties config = ProtectionTopology.streamsConfig("sep-shield-partitions", kafka.bootstrapServers(),
           settings, settings.slowestBatch());
