@@ -67,6 +67,10 @@ public final class DjlRuntime {
     if (System.getenv("PYTORCH_FLAVOR") == null) {
       setIfAbsent("PYTORCH_FLAVOR", "cpu");
     }
+    // cuDNN's per-shape algorithm search pays when shapes repeat: every convolution runs at the bundle's input size
+    // (uploads are resized inside the crafting graph), so only the batch size varies. A flag on CPU builds. Not
+    // measured: no GPU was lent to this project yet.
+    setIfAbsent("ai.djl.pytorch.cudnn_benchmark", "true");
   }
 
   private static void setIfAbsent(String key, String value) {
