@@ -64,7 +64,8 @@ public final class EngineBenchmark {
   /** The whole run: the variants, memory over the run, and what the figures need to be read. */
   public record Result(List<VariantResult> variants, double passFlopsPerImage, MachinePeak peak,
       ProcessMemory start, ProcessMemory end, double rssGrowthMbPer100Batches,
-      double rssGrowthSecondHalfMbPer100Batches, int batchesMeasured, int leakedArrays, String loadAverageStart, String loadAverageEnd, Instant date) {}
+      double rssGrowthSecondHalfMbPer100Batches, int batchesMeasured, int leakedArrays, String loadAverageStart,
+      String loadAverageEnd, Instant date) {}
 
   private final PrintStream log;
 

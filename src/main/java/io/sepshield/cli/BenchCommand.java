@@ -395,7 +395,8 @@ public class BenchCommand implements Callable<Integer> {
         + "growth %.2f MiB per 100 batches over %d batches (second half %.2f); %d arrays left behind; load average "
         + "%s -> %s; %s%n",
         r.end().rssMb(), r.end().hwmMb(), r.end().nativeMb(), r.start().nativeMb(), r.rssGrowthMbPer100Batches(),
-        r.batchesMeasured(), r.rssGrowthSecondHalfMbPer100Batches(), r.leakedArrays(), r.loadAverageStart(), r.loadAverageEnd(), r.date());
+        r.batchesMeasured(), r.rssGrowthSecondHalfMbPer100Batches(), r.leakedArrays(), r.loadAverageStart(),
+        r.loadAverageEnd(), r.date());
   }
 
   private void write(List<Map<String, Object>> rows) throws java.io.IOException {
