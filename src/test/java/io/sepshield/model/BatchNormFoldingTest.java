@@ -78,7 +78,7 @@ class BatchNormFoldingTest {
   }
 
   /** Running statistics, scale and shift away from their (0, 1, 1, 0) start, so that folding has work to do. */
-  private static void perturbBatchNorm(FeatureClassifier model, NDManager m) {
+  static void perturbBatchNorm(FeatureClassifier model, NDManager m) {
     for (Parameter p : model.getParameters().values()) {
       NDArray a = p.getArray();
       switch (p.getType()) {
