@@ -532,6 +532,12 @@ public final class Protector {
     return x.toType(DataType.FLOAT32, false);
   }
 
+  /** The centers at an earlier layer of one member, or null: exposed for tests. */
+  float[] layerCentersOf(Checkpoint c) {
+    float[] centers = layerCenters.get(c);
+    return centers == null ? null : centers.clone();
+  }
+
   private void checkLayerCenters() {
     if (settings.method().usesFeatureAlignment() && !layerCenters.keySet().containsAll(earlierLayer.keySet())) {
       throw new IllegalStateException("feature layer " + settings.featureLayer() + " needs class centers at that "
