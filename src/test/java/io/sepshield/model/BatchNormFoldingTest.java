@@ -89,7 +89,7 @@ class BatchNormFoldingTest {
     }
   }
 
-  private static void assertClose(NDArray expected, NDArray actual, double relative, String what) {
+  static void assertClose(NDArray expected, NDArray actual, double relative, String what) {
     assertEquals(expected.getShape(), actual.getShape(), what);
     float scale = expected.abs().max().getFloat();
     float diff = expected.sub(actual).abs().max().getFloat();

@@ -60,7 +60,7 @@ class FeatureLayersTest {
         assertArrayEquals(byHand.toFloatArray(), got.toFloatArray(), name + " layer " + layer);
       }
       // The last map before pooling, averaged, is h(x): global pooling is that average.
-      assertClose(model.features(ps, x, false), model.features(ps, x, false, layers.size()), 1e-5,
+      BatchNormFoldingTest.assertClose(model.features(ps, x, false), model.features(ps, x, false, layers.size()), 1e-5,
           name + " last layer vs h(x)");
       int outside = layers.size() + 1;
       assertThrows(IllegalArgumentException.class, () -> model.features(ps, x, false, 0));
@@ -89,7 +89,7 @@ class FeatureLayersTest {
         NDArray plain = model.features(ps, x, false, layer.index());
         FeatureClassifier.useFoldedBatchNorm(true);
         NDArray folded = model.features(ps, x, false, layer.index());
-        assertClose(plain, folded, 1e-4, name + " layer " + layer);
+        BatchNormFoldingTest.assertClose(plain, folded, 1e-4, name + " layer " + layer);
         anyRoundedDifferently |= !java.util.Arrays.equals(plain.toFloatArray(), folded.toFloatArray());
       }
       // Bit-equal everywhere would mean the folded copy was never run.
@@ -120,13 +120,5 @@ class FeatureLayersTest {
 
   private static List<Long> channels(FeatureClassifier model, NDManager m) {
     return model.layers(new ParameterStore(m, false), MNIST).stream().map(FeatureClassifier.Layer::channels).toList();
-  }
-
-  private static void assertClose(NDArray expected, NDArray actual, double relative, String what) {
-    assertEquals(expected.getShape(), actual.getShape(), what);
-    float scale = expected.abs().max().getFloat();
-    float diff = expected.sub(actual).abs().max().getFloat();
-    assertTrue(scale > 0, what + " are all zero: the check would be empty");
-    assertTrue(diff <= relative * scale, what + " differ by " + diff + " (max |value| " + scale + ")");
   }
 }
