@@ -12,6 +12,7 @@ import io.sepshield.eval.EvaluationRunner;
 import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.sep.CheckpointEnsemble;
 import io.sepshield.sep.CraftingAugmentation;
+import io.sepshield.sep.FeatureLayer;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.TargetMap;
@@ -46,6 +47,11 @@ public class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--crafting-augment", defaultValue = "none", description = CraftingAugmentation.USAGE
       + ". Default: ${DEFAULT-VALUE}")
   String craftingAugment;
+
+  @Option(names = "--feature-layer", defaultValue = "penultimate", description = FeatureLayer.USAGE
+      + ". L counts the children before global pooling (resnet8: 4, vgg11s: 13; L = all of them is h(x)). "
+      + "Default: ${DEFAULT-VALUE}")
+  String featureLayer;
 
   @Option(names = "--checkpoint-indices", split = ",", description = "The ensemble's checkpoints by index into the "
       + "bundle(s), oldest first, instead of the profile's n spread evenly (the budget T(n+M) follows n).")
@@ -184,7 +190,9 @@ public class EvaluateCommand implements Callable<Integer> {
     CheckpointEnsemble ensemble = null;
     String bundleId = "";
     CraftingChoices choices = new CraftingChoices(TargetMap.parse(targets),
-        CraftingAugmentation.parse(craftingAugment), checkpointIndices);
+        CraftingAugmentation.parse(craftingAugment), checkpointIndices, FeatureLayer.parse(featureLayer));
+    choices.checkMethods(methodList.stream().filter(m -> !m.equals(EvaluationRunner.NONE)).map(Method::parse)
+        .toList());
     try {
       if (crafts) {
         for (Path b : bundles) {
@@ -208,7 +216,10 @@ public class EvaluateCommand implements Callable<Integer> {
         String preamble = String.format("Training data %s (%d images), test data %s (%d images); uploads %s, "
             + "appropriators train and test at %s; bundle %s; appropriator %s; device %s.", spec.dataset(),
             trainData.size(), testName, testData.size(), spec.uploadSize(), input.describe(spec.uploadSize()),
-            spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator, spec.device());
+            spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator, spec.device())
+            + (choices.layer().isPenultimate() ? "" : " Feature alignment at feature layer " + choices.layer()
+                + " (the first " + choices.layer() + " children of the protecting model's feature block, averaged "
+                + "over H and W), with class centers at that layer from the clean training images.");
         // A plain evaluation keeps its report in OUT as always; upload-size runs and resized inputs get their own
         // folder, so that runs on the same OUT (sharing crafted sets) do not overwrite each other's reports.
         boolean plain = inputs.size() == 1 && input.equals(AppropriatorInput.AS_UPLOADED) && uploadSize == 0;

@@ -7,6 +7,7 @@ import io.sepshield.data.UploadDecoder;
 import io.sepshield.jobs.DatasetProtection;
 import io.sepshield.jobs.FolderProtection;
 import io.sepshield.jobs.ProtectedOutput;
+import io.sepshield.sep.FeatureLayer;
 import io.sepshield.sep.Preprocessing;
 import io.sepshield.sep.ProtectionSettings;
 import io.sepshield.sep.Protector;
@@ -45,6 +46,10 @@ public class ProtectCommand implements Callable<Integer> {
 
   @Option(names = "--batch-size", defaultValue = "64")
   int batchSize;
+
+  @Option(names = "--feature-layer", defaultValue = "penultimate", description = FeatureLayer.USAGE
+      + " (labelled data sets only, not --unlabeled or --full-size). Default: ${DEFAULT-VALUE}")
+  String featureLayer;
 
   @Option(names = "--out", defaultValue = "runs/protected", description = "Output directory. Default: "
       + "${DEFAULT-VALUE}")
@@ -94,6 +99,13 @@ public class ProtectCommand implements Callable<Integer> {
       System.err.printf("bundle %s (%s, %d checkpoints) on %s; %s%n", loaded.manifest().bundleId(),
           loaded.manifest().architecture(), loaded.ensemble().size(), loaded.ensemble().device(), settings);
       Protector protector = new Protector(loaded.ensemble(), settings);
+      if (!protector.settings().featureLayer().isPenultimate()) {
+        if (unlabeled) {
+          throw new IllegalArgumentException("--feature-layer " + featureLayer + " computes class centers from the "
+              + "images' labels; it does not work with --unlabeled");
+        }
+        protector.withLayerCentersOf(images, batchSize); // the data owner's own images
+      }
       DatasetProtection.Result result = new DatasetProtection(System.err).run(protector, images, batchSize);
       ProtectedOutput.write(result.protectedImages(), out, format);
       Path strip = DatasetProtection.writeBeforeAfter(images, result.protectedImages(), crafting.eps, 10,
@@ -129,6 +141,10 @@ public class ProtectCommand implements Callable<Integer> {
         keepMetadata));
     try (BundleLoader.LoadedBundle loaded = BundleLoader.load(bundle, runtime.resolve())) {
       ProtectionSettings settings = settings(loaded.ensemble().size());
+      if (!settings.featureLayer().isPenultimate()) {
+        throw new IllegalArgumentException("--feature-layer needs a labelled data set to compute class centers "
+            + "from; a --full-size folder is protected one group at a time (use --no-full-size)");
+      }
       long[] shape = loaded.ensemble().inputShape();
       System.err.printf("bundle %s (%s, %d checkpoints, input %dx%dx%d) on %s; %s; full size, %s%n",
           loaded.manifest().bundleId(), loaded.manifest().architecture(), loaded.ensemble().size(), shape[0],
@@ -148,7 +164,8 @@ public class ProtectCommand implements Callable<Integer> {
   ProtectionSettings settings(int available) {
     ProtectionSettings s = crafting.settings(available, runtime.seed);
     return s.withTargets(TargetMap.parse(target)).withPreprocessing(new Preprocessing(
-        Preprocessing.Aspect.parse(aspect), Preprocessing.Kernel.parse(resize)));
+        Preprocessing.Aspect.parse(aspect), Preprocessing.Kernel.parse(resize)))
+        .withFeatureLayer(FeatureLayer.parse(featureLayer));
   }
 
 }

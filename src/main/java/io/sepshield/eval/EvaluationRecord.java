@@ -38,6 +38,9 @@ import java.util.List;
  * @param appropriatorBatchSize images per SGD step of both appropriators ({@code evaluate
  *     --appropriator-batch-size}); 0 in records written before it was recorded (128 unless their command says
  *     otherwise; docs/results/efficacy.json has it filled in from the command)
+ * @param featureLayer where feature alignment measured the features ({@code evaluate --feature-layer}):
+ *     "penultimate" (h(x), the paper's) or L, the first L children of the feature block; empty for none and given,
+ *     null in records written before it existed, which all aligned h(x) (see {@link #alignedLayer})
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -48,7 +51,7 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     String command, int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage,
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
-    String uploadSize, String appropriatorInput, int appropriatorBatchSize) {
+    String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer) {
 
   public EvaluationRecord {
     // The best epoch is a property of the curve, so it cannot disagree with it (and older records get it too).
@@ -59,6 +62,11 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
   private static double best(List<Double> curve, double otherwise) {
     return curve == null || curve.isEmpty() ? otherwise
         : curve.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+  }
+
+  /** {@link #featureLayer}, with records that predate it read as the penultimate layer. */
+  public String alignedLayer() {
+    return featureLayer == null ? "penultimate" : featureLayer;
   }
 
   /** Clean-trained minus protected-trained accuracy: how much the protection cost the appropriator. */

@@ -114,9 +114,9 @@ public final class EvaluationRunner {
     }
   }
 
-  /** A protected training set and what it cost. */
+  /** A protected training set and what it cost; {@code featureLayer} is empty where nothing was crafted. */
   record Crafted(LabeledImages images, String settings, long gradientEvaluations, double seconds,
-      double imagesPerSecond, double eps255) {}
+      double imagesPerSecond, double eps255, String featureLayer) {}
 
   private final PrintStream log;
   private final ModelFactory factory;
@@ -169,6 +169,7 @@ public final class EvaluationRunner {
     int[] done = {0};
     // Protected sets first: a bad given set or a crafting problem shows before any training time is spent.
     warnOnUnevenCheckpoints(spec);
+    spec.crafting().checkMethods(spec.methods().stream().filter(m -> !m.equals(NONE)).map(Method::parse).toList());
     List<Crafted> sets = new ArrayList<>();
     List<String> methodNames = new ArrayList<>();
     if (spec.given() != null) {
@@ -177,7 +178,7 @@ public final class EvaluationRunner {
     }
     for (String m : spec.methods()) {
       if (m.equals(NONE)) {
-        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0));
+        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0, ""));
         methodNames.add(NONE);
         continue;
       }
@@ -219,7 +220,7 @@ public final class EvaluationRunner {
                 spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
                 model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
-                spec.appropriator().batchSize());
+                spec.appropriator().batchSize(), set.featureLayer());
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),
@@ -270,8 +271,11 @@ public final class EvaluationRunner {
     if (spec.ensemble() == null) {
       throw new IllegalArgumentException("method " + method + " needs a bundle to craft with");
     }
-    ProtectionSettings settings = equalCompute(spec.profile(), spec.crafting(), method, eps255,
-        spec.ensemble().size(), spec.seed());
+    // The protector checks the feature layer against the checkpoints and names L = h(x) penultimate.
+    Protector protector = new Protector(spec.ensemble(), equalCompute(spec.profile(), spec.crafting(), method,
+        eps255, spec.ensemble().size(), spec.seed()));
+    ProtectionSettings settings = protector.settings();
+    String layer = settings.featureLayer().toString();
     long gradientEvaluations = settings.gradientEvaluationsPerImage(settings.checkpoints().length);
     Path dir = spec.outDir() == null ? null : spec.outDir().resolve(craftedSetName(method.cliName(), eps255));
     CraftedSets.Inputs inputs = new CraftedSets.Inputs(spec.bundle(), method.cliName(), settings.toString(),
@@ -285,11 +289,15 @@ public final class EvaluationRunner {
           settings, was.craftingSeconds(), was.imagesPerSecond());
       writeStrip(spec, reused.get().images(), method.cliName(), eps255, settings.toString());
       return new Crafted(reused.get().images(), settings.toString(), gradientEvaluations, was.craftingSeconds(),
-          was.imagesPerSecond(), eps255);
+          was.imagesPerSecond(), eps255, layer);
     }
     log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
-    DatasetProtection.Result result = new DatasetProtection(log).run(new Protector(spec.ensemble(), settings),
-        spec.train(), spec.craftBatchSize());
+    if (!settings.featureLayer().isPenultimate()) {
+      // The data owner's centers: class means at that layer over the clean images being protected.
+      log.printf("class centers at feature layer %s from the %d clean training images%n", layer, spec.train().size());
+      protector.withLayerCentersOf(spec.train(), spec.craftBatchSize());
+    }
+    DatasetProtection.Result result = new DatasetProtection(log).run(protector, spec.train(), spec.craftBatchSize());
     log.println(result.summary().describe());
     // Crafting may replace unknown labels by pseudo-labels; the appropriator trains on the true labels.
     LabeledImages images = spec.train().withPixels(result.protectedImages().rawPixels());
@@ -304,7 +312,7 @@ public final class EvaluationRunner {
       }
     }
     return new Crafted(images, settings.toString(), gradientEvaluations, result.summary().seconds(),
-        result.summary().imagesPerSecond(), eps255);
+        result.summary().imagesPerSecond(), eps255, layer);
   }
 
   private void warnOnUnevenCheckpoints(Spec spec) {
@@ -340,7 +348,7 @@ public final class EvaluationRunner {
     }
     log.printf("given protected set: max |δ| = %d/255%n", max);
     writeStrip(spec, g, GIVEN, max, "given protected set");
-    return new Crafted(g, "given", 0, 0, 0, max);
+    return new Crafted(g, "given", 0, 0, 0, max, "");
   }
 
   private void writeStrip(Spec spec, LabeledImages protectedImages, String method, float eps255, String settings) {

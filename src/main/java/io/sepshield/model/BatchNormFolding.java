@@ -28,8 +28,14 @@ import java.util.function.Function;
 final class BatchNormFolding {
   private BatchNormFolding() {}
 
-  /** A folded copy and the number of conv+BN pairs merged in it. */
-  record Folded(Block block, int pairs) {}
+  /**
+   * A folded copy and the number of conv+BN pairs merged in it.
+   *
+   * @param ends for a sequential {@code block}: ends[i] children of the folded copy compute what the first i+1
+   *     children of {@code block} compute (flattening changes the count), or −1 where a merged pair straddles that
+   *     boundary; empty for other blocks
+   */
+  record Folded(Block block, int pairs, int[] ends) {}
 
   /**
    * The folded copy of {@code block}; new arrays (folded weights and biases) are attached to {@code manager} and
@@ -37,13 +43,25 @@ final class BatchNormFolding {
    */
   static Folded fold(Block block, NDManager manager) {
     int[] pairs = {0};
-    Block folded = fold(block, manager, pairs);
-    return new Folded(folded, pairs[0]);
+    List<int[]> ends = new ArrayList<>();
+    Block folded = fold(block, manager, pairs, ends);
+    return new Folded(folded, pairs[0], ends.isEmpty() ? new int[0] : ends.get(0));
   }
 
-  private static Block fold(Block block, NDManager manager, int[] pairs) {
+  /** {@code ends} receives the top-level block's boundaries (see {@link Folded#ends}); null below the top. */
+  private static Block fold(Block block, NDManager manager, int[] pairs, List<int[]> ends) {
     if (block instanceof SequentialBlock) {
-      List<Block> flat = flatten(block);
+      List<Block> flat = new ArrayList<>();
+      List<Integer> owner = new ArrayList<>(); // which top-level child each flat block comes from
+      int index = 0;
+      for (Block child : block.getChildren().values()) {
+        for (Block b : flatten(child)) {
+          flat.add(b);
+          owner.add(index);
+        }
+        index++;
+      }
+      int[] end = new int[index];
       SequentialBlock out = new SequentialBlock();
       for (int i = 0; i < flat.size(); i++) {
         Block b = flat.get(i);
@@ -54,8 +72,19 @@ final class BatchNormFolding {
           pairs[0]++;
           i++;
         } else {
-          out.add(fold(b, manager, pairs));
+          out.add(fold(b, manager, pairs, null));
         }
+        // Children whose blocks are all consumed end here (empty ones too); a pair across a boundary blurs it.
+        int first = owner.get(i - (merged != null ? 1 : 0));
+        for (int c = first; c <= owner.get(i); c++) {
+          end[c] = c < owner.get(i) ? -1 : out.getChildren().size();
+        }
+        for (int c = owner.get(i) + 1; c < index && (i + 1 >= flat.size() || c < owner.get(i + 1)); c++) {
+          end[c] = out.getChildren().size(); // empty children between this block and the next
+        }
+      }
+      if (ends != null) {
+        ends.add(end);
       }
       return out;
     }
@@ -66,7 +95,7 @@ final class BatchNormFolding {
       }
       List<Block> branches = new ArrayList<>();
       for (Block child : p.getChildren().values()) {
-        branches.add(fold(child, manager, pairs));
+        branches.add(fold(child, manager, pairs, null));
       }
       return new ParallelBlock(join, branches);
     }

@@ -8,10 +8,17 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
+import ai.djl.nn.LambdaBlock;
+import ai.djl.nn.ParallelBlock;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -35,6 +42,8 @@ public final class FeatureClassifier extends AbstractBlock {
   private final Map<Device, NDArray[]> constantsByDevice = new ConcurrentHashMap<>();
   /** Eval-mode copy of {@link #features} with BatchNorm folded into the convolutions; null until folded. */
   private volatile Block foldedFeatures;
+  /** Per child of {@link #features}, how many children of {@link #foldedFeatures} compute up to it (see fold). */
+  private volatile int[] foldedEnds = new int[0];
   private volatile NDManager foldedOwner;
 
   /**
@@ -77,10 +86,124 @@ public final class FeatureClassifier extends AbstractBlock {
 
   /** h(x): the penultimate representation, shape (N, featureDim). */
   public NDArray features(ParameterStore ps, NDArray images, boolean training) {
+    Block folded = activeFolded(training);
+    Block f = folded != null ? folded : features;
+    return f.forward(ps, new NDList(normalize(images)), training).singletonOrThrow();
+  }
+
+  /** The folded copy where an eval-mode pass may use it, else null. */
+  private Block activeFolded(boolean training) {
     Block folded = foldedFeatures;
     // The folded arrays belong to the manager given to foldBatchNorm; once it is closed, the model as it is.
-    Block f = !training && useFolded && folded != null && foldedOwner.isOpen() ? folded : features;
-    return f.forward(ps, new NDList(normalize(images)), training).singletonOrThrow();
+    return !training && useFolded && folded != null && foldedOwner.isOpen() ? folded : null;
+  }
+
+  /**
+   * An earlier layer's features: the output of the first {@code layer} children of the feature block (NCHW maps),
+   * averaged over H and W to (N, C). {@link #layers} lists what each child yields; its last entry is the last map
+   * before global pooling, whose features equal {@link #features} up to float rounding (callers wanting h(x) itself
+   * call that). Eval-mode passes use the BatchNorm-folded copy, as {@link #features} does, where no folded conv+BN
+   * pair straddles child {@code layer}'s end.
+   *
+   * @throws IllegalArgumentException if the feature block is not sequential, {@code layer} is not one of its
+   *     children, or that child does not yield NCHW maps
+   */
+  public NDArray features(ParameterStore ps, NDArray images, boolean training, int layer) {
+    List<Block> children = sequentialChildren();
+    if (layer < 1 || layer > children.size()) {
+      throw new IllegalArgumentException("feature layer " + layer + " outside 1.." + children.size()
+          + ", the children of the feature block");
+    }
+    Block folded = activeFolded(training);
+    int[] ends = foldedEnds;
+    List<Block> run = children;
+    int count = layer;
+    if (folded != null && ends.length == children.size() && ends[layer - 1] >= 0) {
+      run = List.copyOf(folded.getChildren().values());
+      count = ends[layer - 1];
+    }
+    NDList x = new NDList(normalize(images));
+    for (int i = 0; i < count; i++) {
+      x = run.get(i).forward(ps, x, training);
+    }
+    NDArray maps = x.singletonOrThrow();
+    if (maps.getShape().dimension() != 4) {
+      throw new IllegalArgumentException("feature layer " + layer + " yields " + maps.getShape()
+          + ", not NCHW maps: only the children before global pooling count");
+    }
+    return spatialMean(maps);
+  }
+
+  /** (N, C, H, W) averaged over H and W to (N, C) (PyTorch's engine in DJL averages over one axis at a time). */
+  private static NDArray spatialMean(NDArray maps) {
+    Shape s = maps.getShape();
+    return maps.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).mean(new int[] {2});
+  }
+
+  /** One child of the feature block that yields NCHW maps: its count L, what it is, and its output for one image. */
+  public record Layer(int index, String kind, long channels, long height, long width) {
+    @Override
+    public String toString() {
+      return index + " " + kind + " (" + channels + " ch, " + height + "x" + width + ")";
+    }
+  }
+
+  /**
+   * The children of the feature block that {@link #features(ParameterStore, NDArray, boolean, int)} counts, for
+   * images of shape {@code chw}: the leading ones that yield NCHW maps (global pooling and anything after it are
+   * left out). Runs one zero image through the unfolded block in eval mode; the parameters must be initialised.
+   *
+   * @throws IllegalArgumentException if the feature block is not sequential
+   */
+  public List<Layer> layers(ParameterStore ps, long[] chw) {
+    List<Block> children = sequentialChildren();
+    NDManager owner = parameterManager();
+    if (owner == null) {
+      throw new IllegalStateException("the model's parameters are not initialised");
+    }
+    List<Layer> layers = new ArrayList<>();
+    try (NDManager scope = owner.newSubManager()) {
+      NDList x = new NDList(normalize(scope.zeros(new Shape(1, chw[0], chw[1], chw[2]))));
+      for (Block child : children) {
+        x = child.forward(ps, x, false);
+        Shape s = x.singletonOrThrow().getShape();
+        if (s.dimension() != 4) {
+          break;
+        }
+        layers.add(new Layer(layers.size() + 1, describe(child), s.get(1), s.get(2), s.get(3)));
+      }
+    }
+    return layers;
+  }
+
+  private List<Block> sequentialChildren() {
+    if (!(features instanceof SequentialBlock)) {
+      throw new IllegalArgumentException("the feature block is a " + features.getClass().getSimpleName()
+          + ", not a SequentialBlock: an earlier feature layer needs children in sequence; use the penultimate "
+          + "layer");
+    }
+    return List.copyOf(features.getChildren().values());
+  }
+
+  /** A block's structure in a few words: conv-bn-ReLU, [conv-bn-ReLU-conv-bn|identity]-ReLU (a residual), ... */
+  private static String describe(Block block) {
+    if (block instanceof Conv2d) {
+      return "conv";
+    }
+    if (block instanceof BatchNorm) {
+      return "bn";
+    }
+    if (block instanceof LambdaBlock lambda) {
+      return lambda.getName();
+    }
+    List<String> parts = block.getChildren().values().stream().map(FeatureClassifier::describe).toList();
+    if (block instanceof ParallelBlock) {
+      return "[" + String.join("|", parts) + "]";
+    }
+    if (block instanceof SequentialBlock) {
+      return String.join("-", parts);
+    }
+    return block.getClass().getSimpleName();
   }
 
   /**
@@ -95,6 +218,7 @@ public final class FeatureClassifier extends AbstractBlock {
   public int foldBatchNorm(NDManager manager) {
     BatchNormFolding.Folded folded = BatchNormFolding.fold(features, manager);
     foldedOwner = manager;
+    foldedEnds = folded.ends();
     foldedFeatures = folded.pairs() == 0 ? null : folded.block();
     return folded.pairs();
   }

@@ -18,9 +18,19 @@ import java.util.Objects;
  *     {@link InputAdapter}); irrelevant for images of the bundle's own shape
  * @param augmentation random transformations of the model input in every crafting gradient (expectation over
  *     transformations); {@link CraftingAugmentation#NONE} is Algorithm 1 as written
+ * @param featureLayer where feature alignment measures the features; {@link FeatureLayer#PENULTIMATE} is the paper's
+ *     h(x). Feature-alignment methods only
  */
 public record ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps,
-    int[] checkpoints, TargetMap targets, long seed, Preprocessing preprocessing, CraftingAugmentation augmentation) {
+    int[] checkpoints, TargetMap targets, long seed, Preprocessing preprocessing, CraftingAugmentation augmentation,
+    FeatureLayer featureLayer) {
+
+  /** Settings that align the penultimate features (or use no features at all). */
+  public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
+      TargetMap targets, long seed, Preprocessing preprocessing, CraftingAugmentation augmentation) {
+    this(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing, augmentation,
+        FeatureLayer.PENULTIMATE);
+  }
 
   /** Settings without crafting augmentation. */
   public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
@@ -52,6 +62,11 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
     targets = targets == null ? TargetMap.halfShift() : targets;
     preprocessing = preprocessing == null ? Preprocessing.DEFAULT : preprocessing;
     augmentation = augmentation == null ? CraftingAugmentation.NONE : augmentation;
+    featureLayer = featureLayer == null ? FeatureLayer.PENULTIMATE : featureLayer;
+    if (!featureLayer.isPenultimate() && !method.usesFeatureAlignment()) {
+      throw new IllegalArgumentException("feature layer " + featureLayer + " applies to feature alignment only "
+          + "(sep-fa, sep-fa-vr); " + method + " has no feature target: use the penultimate layer");
+    }
   }
 
   /** ε in 1/255 levels, the unit people quote. */
@@ -71,53 +86,58 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
 
   public ProtectionSettings withMethod(Method m) {
     return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withEpsilon(float eps) {
     return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withAlpha(float a) {
     return new ProtectionSettings(method, epsilon, a, steps, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withSteps(int t) {
     return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   /** T and M together: the budget knobs of Algorithm 1. */
   public ProtectionSettings withSteps(int t, int m) {
     return new ProtectionSettings(method, epsilon, alpha, t, m, checkpoints, targets, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withCheckpoints(int[] chosen) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, chosen, targets, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withTargets(TargetMap g) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, g, seed, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withSeed(long s) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s, preprocessing,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withPreprocessing(Preprocessing p) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, p,
-        augmentation);
+        augmentation, featureLayer);
   }
 
   public ProtectionSettings withAugmentation(CraftingAugmentation a) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
-        preprocessing, a);
+        preprocessing, a, featureLayer);
+  }
+
+  public ProtectionSettings withFeatureLayer(FeatureLayer layer) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
+        preprocessing, augmentation, layer);
   }
 
   @Override
@@ -125,25 +145,26 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
     return o instanceof ProtectionSettings p && method == p.method && epsilon == p.epsilon && alpha == p.alpha
         && steps == p.steps && innerSteps == p.innerSteps && Arrays.equals(checkpoints, p.checkpoints)
         && targets.equals(p.targets) && seed == p.seed && preprocessing.equals(p.preprocessing)
-        && augmentation.equals(p.augmentation);
+        && augmentation.equals(p.augmentation) && featureLayer.equals(p.featureLayer);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), targets, seed,
-        preprocessing, augmentation);
+        preprocessing, augmentation, featureLayer);
   }
 
   /**
    * Every input of the protection, the target map included: crafted-set reuse ({@code evaluate}) compares this
    * string, so a setting missing here would let a set crafted under other settings be taken for this one. The
-   * preprocessing and the augmentation are named only when they are not the default, so that settings strings
-   * recorded before they existed still match.
+   * preprocessing, the augmentation and the feature layer are named only when they are not the default, so that
+   * settings strings recorded before they existed still match.
    */
   @Override
   public String toString() {
     return describeCore() + (preprocessing.isDefault() ? "" : " " + preprocessing)
-        + (augmentation.isNone() ? "" : " augment=" + augmentation);
+        + (augmentation.isNone() ? "" : " augment=" + augmentation)
+        + (featureLayer.isPenultimate() ? "" : " layer=" + featureLayer);
   }
 
   private String describeCore() {

@@ -5,16 +5,20 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import io.sepshield.data.LabeledImages;
+import io.sepshield.model.FeatureClassifier;
 import io.sepshield.model.Gradients;
 import io.sepshield.model.ImageTensors;
+import io.sepshield.train.ClassCenters;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -37,6 +41,10 @@ public final class Protector {
   private final CheckpointEnsemble ensemble;
   private final ProtectionSettings settings;
   private final List<Checkpoint> members;
+  /** Per member aligning at an earlier layer, that layer's count L; members absent align h(x) to their own centers. */
+  private final Map<Checkpoint, Integer> earlierLayer = new IdentityHashMap<>();
+  /** Per member in {@link #earlierLayer}, its (K, C_L) class centers at that layer, row-major; see withLayerCentersOf. */
+  private final Map<Checkpoint, float[]> layerCenters = new IdentityHashMap<>();
   private final InputAdapter.Cache inputs;
   private final Tuning tuning;
   private StepProbe probe = StepProbe.NONE;
@@ -79,7 +87,6 @@ public final class Protector {
 
   public Protector(CheckpointEnsemble ensemble, ProtectionSettings settings, Tuning tuning) {
     this.ensemble = ensemble;
-    this.settings = settings;
     this.tuning = tuning;
     int[] selection = settings.checkpoints().length == 0
         ? IntStream.range(0, ensemble.size()).toArray()
@@ -93,6 +100,53 @@ public final class Protector {
     }
     this.members = List.copyOf(chosen);
     this.inputs = new InputAdapter.Cache(ensemble.manager(), ensemble.inputShape(), settings.preprocessing());
+    if (!settings.featureLayer().isPenultimate()) {
+      resolveLayer(settings.featureLayer().children());
+      // L = every member's last map before pooling is h(x) itself: the same protection, so the same settings.
+      settings = earlierLayer.isEmpty() ? settings.withFeatureLayer(FeatureLayer.PENULTIMATE) : settings;
+    }
+    this.settings = settings;
+  }
+
+  /**
+   * Checks L against every member's feature block and notes the members for which it is an earlier layer than h(x).
+   */
+  private void resolveLayer(int layer) {
+    for (Checkpoint c : members) {
+      List<FeatureClassifier.Layer> layers = c.model().layers(ensemble.parameterStore(), ensemble.inputShape());
+      if (layer > layers.size()) {
+        throw new IllegalArgumentException("feature layer " + layer + " outside 1.." + layers.size() + " for the "
+            + "checkpoint of epoch " + c.epoch() + " (" + layers.size() + " = h(x), before global pooling); its "
+            + "feature block's children for " + Arrays.toString(ensemble.inputShape()) + " inputs: "
+            + layers.stream().map(FeatureClassifier.Layer::toString).collect(Collectors.joining("; ")));
+      }
+      if (layer < layers.size()) {
+        earlierLayer.put(c, layer);
+      }
+    }
+  }
+
+  /**
+   * Class centers at the settings' feature layer, for crafting at a layer before h(x) (a no-op otherwise: h(x) aligns
+   * to the bundle's own centers): per member, the mean of that layer's pooled features over each class of
+   * {@code clean}, in eval mode through P and without augmentation, as the bundle's centers were computed over its
+   * training data. {@code clean} are labelled clean images the data owner has, normally the very images to protect.
+   *
+   * @return this protector
+   */
+  public Protector withLayerCentersOf(LabeledImages clean, int batchSize) {
+    InputAdapter.checkChannels(clean.channels(), ensemble.inputShape()[0]);
+    ParameterStore ps = ensemble.parameterStore();
+    for (Map.Entry<Checkpoint, Integer> e : earlierLayer.entrySet()) {
+      FeatureClassifier model = e.getKey().model();
+      int layer = e.getValue();
+      try (NDManager scope = ensemble.manager().newSubManager()) {
+        NDArray centers = ClassCenters.compute(x -> model.features(ps, inputs.apply(x), false, layer),
+            ensemble.numClasses(), scope, clean, batchSize);
+        layerCenters.put(e.getKey(), centers.toFloatArray());
+      }
+    }
+    return this;
   }
 
   public ProtectionSettings settings() {
@@ -410,7 +464,9 @@ public final class Protector {
       x = settings.augmentation().apply(x, augmenting);
     }
     if (settings.method().usesFeatureAlignment()) {
-      return Losses.featureAlignment(c.model().features(ps, x, false), goal.centersOf(c));
+      Integer layer = earlierLayer.get(c);
+      NDArray features = layer == null ? c.model().features(ps, x, false) : c.model().features(ps, x, false, layer);
+      return Losses.featureAlignment(features, goal.centersOf(c));
     }
     return Losses.targetedCrossEntropy(c.model().logits(ps, x, false), goal.oneHot);
   }
@@ -476,6 +532,19 @@ public final class Protector {
     return x.toType(DataType.FLOAT32, false);
   }
 
+  /** The centers at an earlier layer of one member, or null: exposed for tests. */
+  float[] layerCentersOf(Checkpoint c) {
+    float[] centers = layerCenters.get(c);
+    return centers == null ? null : centers.clone();
+  }
+
+  private void checkLayerCenters() {
+    if (settings.method().usesFeatureAlignment() && !layerCenters.keySet().containsAll(earlierLayer.keySet())) {
+      throw new IllegalStateException("feature layer " + settings.featureLayer() + " needs class centers at that "
+          + "layer: call withLayerCentersOf(clean labelled images) first");
+    }
+  }
+
   private void checkShape(LabeledImages batch) {
     InputAdapter.checkChannels(batch.channels(), ensemble.inputShape()[0]);
   }
@@ -486,6 +555,7 @@ public final class Protector {
     private final Map<Checkpoint, NDArray> centers = new IdentityHashMap<>();
 
     Targets(NDManager scope, int[] targets) {
+      checkLayerCenters();
       int k = ensemble.numClasses();
       for (int t : targets) {
         if (t < 0 || t >= k) {
@@ -496,7 +566,16 @@ public final class Protector {
     }
 
     NDArray centersOf(Checkpoint c) {
-      return centers.computeIfAbsent(c, key -> oneHot.matMul(key.centers()));
+      return centers.computeIfAbsent(c, key -> {
+        float[] atLayer = layerCenters.get(key);
+        if (atLayer == null) {
+          return oneHot.matMul(key.centers());
+        }
+        // Made per batch from Java memory: tiny (K x C_L), and nothing outlives the batch's scope.
+        int k = ensemble.numClasses();
+        return oneHot.matMul(oneHot.getManager().create(atLayer, new Shape(k, atLayer.length / k))
+            .toDevice(oneHot.getDevice(), false));
+      });
     }
   }
 }

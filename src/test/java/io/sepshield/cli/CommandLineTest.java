@@ -49,6 +49,22 @@ class CommandLineTest {
     }
     assertEquals(4, worst, "every pixel within 4/255, and the budget used");
     assertTrue(Files.size(dir.resolve("protected/before-after.png")) > 1000);
+
+    // Feature alignment at an earlier layer of resnet8 (4 children before pooling), centers from these images.
+    String bundles = dir.resolve("bundles").toString();
+    LaunchResult atLayer = launcher.launch("protect", "--bundle", bundles, "--data", DATA, "--profile", "fast",
+        "--eps", "4", "--format", "idx", "--feature-layer", "2", "--out", dir.resolve("layer-2").toString());
+    assertEquals(0, atLayer.exitCode(), atLayer.getErrorOutput());
+    assertTrue(atLayer.getErrorOutput().contains(" layer=2"), atLayer.getErrorOutput());
+    assertTrue(atLayer.getOutput().contains("protected 96 images"), atLayer.getOutput());
+    LaunchResult beyond = launcher.launch("protect", "--bundle", bundles, "--data", DATA, "--profile", "fast",
+        "--feature-layer", "5", "--out", dir.resolve("layer-5").toString());
+    assertNotEquals(0, beyond.exitCode());
+    assertTrue(beyond.getErrorOutput().contains("outside 1..4"), beyond.getErrorOutput());
+    LaunchResult crossEntropy = launcher.launch("protect", "--bundle", bundles, "--data", DATA, "--method", "sep",
+        "--feature-layer", "2", "--out", dir.resolve("sep-2").toString());
+    assertNotEquals(0, crossEntropy.exitCode());
+    assertTrue(crossEntropy.getErrorOutput().contains("feature alignment only"), crossEntropy.getErrorOutput());
   }
 
   @Test

@@ -6,6 +6,7 @@ import ai.djl.Device;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.FeatureLayer;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
@@ -165,5 +166,59 @@ class CraftedSetReuseTest {
   private static CraftedSets.Inputs inputs(String settings) {
     return new CraftedSets.Inputs("b", "sep-fa-vr", settings, "textures", TRAIN.size(), CraftedSets.fingerprint(TRAIN),
         3, 8);
+  }
+
+  @Test
+  void aSetCraftedAtAnotherFeatureLayerIsNotReusedAndOtherMethodsAreRefusedALayer(@TempDir Path dir)
+      throws Exception {
+    CraftingChoices third = new CraftingChoices(null, null, null, FeatureLayer.parse("3"));
+    ProtectionSettings penultimate = EvaluationRunner.equalCompute(Profile.FAST, Method.SEP_FA_VR, 8, 2, 3);
+    ProtectionSettings atThird = EvaluationRunner.equalCompute(Profile.FAST, third, Method.SEP_FA_VR, 8, 2, 3);
+    // The default layer's key is today's, so sets crafted before the knob existed are still found.
+    assertEquals(penultimate.toString(), EvaluationRunner.equalCompute(Profile.FAST,
+        new CraftingChoices(null, null, null, FeatureLayer.PENULTIMATE), Method.SEP_FA_VR, 8, 2, 3).toString());
+    assertFalse(penultimate.toString().contains("layer"), penultimate.toString());
+    assertEquals(penultimate.toString() + " layer=3", atThird.toString());
+    assertEquals(atThird.gradientEvaluationsPerImage(2), penultimate.gradientEvaluationsPerImage(2));
+
+    CraftedSets.save(dir, TRAIN, inputs(penultimate.toString()), 40, 1.0, 1.0, "cmd");
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true);
+    assertTrue(CraftedSets.find(dir, inputs(penultimate.toString()), TRAIN, quiet).isPresent());
+    assertTrue(CraftedSets.find(dir, inputs(atThird.toString()), TRAIN, quiet).isEmpty());
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> third.checkMethods(List.of(Method.SEP_FA_VR, Method.BASELINE, Method.SEP)));
+    assertTrue(e.getMessage().contains("baseline, sep"), e.getMessage());
+    third.checkMethods(List.of(Method.SEP_FA, Method.SEP_FA_VR));
+    CraftingChoices.PROFILE.checkMethods(List.of(Method.values()));
+    // In a run, before anything is crafted.
+    EvaluationRunner.Spec spec = new EvaluationRunner.Spec(TRAIN, "textures", TEST, ensemble, "bundle-1",
+        List.of("sep-fa-vr", "noise"), List.of(8f), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE),
+        new TrainingConfig(1, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false, 0), 3,
+        "test-command", Device.cpu(), 8, null, dir.resolve("run"), 1, null, third);
+    assertThrows(IllegalArgumentException.class, () -> evaluate(spec, new java.util.ArrayList<>()));
+    assertFalse(Files.exists(dir.resolve("run").resolve("protected-sep-fa-vr-eps8")), "nothing crafted");
+  }
+
+  @Test
+  void recordsNameTheirFeatureLayerAndOlderOnesReadAsPenultimate(@TempDir Path dir) throws Exception {
+    List<EvaluationRecord> records = new java.util.ArrayList<>();
+    EvaluationRunner.Spec spec = new EvaluationRunner.Spec(TRAIN, "textures", TEST, ensemble, "bundle-1",
+        List.of("sep-fa-vr"), List.of(8f), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE),
+        new TrainingConfig(1, 32, 0.05f, 0.9f, 5e-4f, TrainingConfig.Schedule.ONE_CYCLE, 0, false, 0), 3,
+        "test-command", Device.cpu(), 8, null, dir, 1, null, new CraftingChoices(null, null, null,
+            FeatureLayer.parse("2")));
+    String log = evaluate(spec, records);
+    assertTrue(log.contains("class centers at feature layer 2"), log);
+    assertEquals("2", records.get(0).featureLayer());
+    assertTrue(records.get(0).craftingSettings().endsWith(" layer=2"), records.get(0).craftingSettings());
+    Path json = dir.resolve("results.json");
+    EvaluationReport.writeJson(records, json);
+    String text = Files.readString(json);
+    assertTrue(text.contains("\"feature_layer\" : \"2\""), text);
+    Files.writeString(json, text.replace("\"feature_layer\" : \"2\",", "").replace(",\n  \"feature_layer\" : \"2\"", ""));
+    EvaluationRecord old = EvaluationReport.readJson(json).get(0);
+    assertNull(old.featureLayer());
+    assertEquals("penultimate", old.alignedLayer());
   }
 }

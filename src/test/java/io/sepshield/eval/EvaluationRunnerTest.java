@@ -309,6 +309,6 @@ class EvaluationRunnerTest {
 
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
-        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128);
+        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null);
   }
 }

@@ -78,7 +78,7 @@ class BatchNormFoldingTest {
   }
 
   /** Running statistics, scale and shift away from their (0, 1, 1, 0) start, so that folding has work to do. */
-  private static void perturbBatchNorm(FeatureClassifier model, NDManager m) {
+  static void perturbBatchNorm(FeatureClassifier model, NDManager m) {
     for (Parameter p : model.getParameters().values()) {
       NDArray a = p.getArray();
       switch (p.getType()) {
@@ -89,7 +89,7 @@ class BatchNormFoldingTest {
     }
   }
 
-  private static void assertClose(NDArray expected, NDArray actual, double relative, String what) {
+  static void assertClose(NDArray expected, NDArray actual, double relative, String what) {
     assertEquals(expected.getShape(), actual.getShape(), what);
     float scale = expected.abs().max().getFloat();
     float diff = expected.sub(actual).abs().max().getFloat();
