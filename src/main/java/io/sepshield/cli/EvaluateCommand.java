@@ -191,8 +191,6 @@ public class EvaluateCommand implements Callable<Integer> {
     String bundleId = "";
     CraftingChoices choices = new CraftingChoices(TargetMap.parse(targets),
         CraftingAugmentation.parse(craftingAugment), checkpointIndices, FeatureLayer.parse(featureLayer));
-    choices.checkMethods(methodList.stream().filter(m -> !m.equals(EvaluationRunner.NONE)).map(Method::parse)
-        .toList());
     try {
       if (crafts) {
         for (Path b : bundles) {
