@@ -101,8 +101,13 @@ public class EvaluateCommand implements Callable<Integer> {
   int epochs;
 
   @Option(names = "--appropriator-batch-size", defaultValue = "128", description = "Images per SGD step of the "
-      + "appropriators (one-cycle SGD, peak learning rate 0.1 whatever the batch). Default: ${DEFAULT-VALUE}")
+      + "appropriators (SGD, peak learning rate 0.1 whatever the batch). Default: ${DEFAULT-VALUE}")
   int appropriatorBatchSize;
+
+  @Option(names = "--appropriator-schedule", defaultValue = "one-cycle", description = "The appropriators' "
+      + "learning-rate schedule: one-cycle (warm-up, cosine to zero; converges in few epochs) or step (the paper's: "
+      + "0.1, ÷10 at 62.5%% and 75%% of the epochs). Default: ${DEFAULT-VALUE}")
+  String appropriatorSchedule;
 
   @Option(names = "--repeats", defaultValue = "1", description = "Training runs per setting, each with its own "
       + "appropriator seed; the table shows mean ± standard deviation. Default: ${DEFAULT-VALUE}")
@@ -184,7 +189,7 @@ public class EvaluateCommand implements Callable<Integer> {
     }
     boolean crafts = methodList.stream().anyMatch(m -> !m.equals(EvaluationRunner.NONE));
     TrainingConfig appropriator = TrainingConfig.shortRun(epochs, runtime.seed)
-        .withBatchSize(appropriatorBatchSize);
+        .withBatchSize(appropriatorBatchSize).withSchedule(TrainingConfig.Schedule.parse(appropriatorSchedule));
     Files.createDirectories(out);
     List<BundleLoader.LoadedBundle> loaded = new ArrayList<>();
     CheckpointEnsemble ensemble = null;

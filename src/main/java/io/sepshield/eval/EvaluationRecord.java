@@ -3,7 +3,10 @@ package io.sepshield.eval;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.sepshield.train.TrainingConfig;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One measured setting: an appropriator model of {@code arch} trained from scratch on the protected (and defended)
@@ -36,11 +39,14 @@ import java.util.List;
  * @param appropriatorInput what the appropriators trained and tested on ({@link AppropriatorInput#describe}), e.g.
  *     "28x28 from 112x112 bicubic"; null in older records, which trained on the images as crafted
  * @param appropriatorBatchSize images per SGD step of both appropriators ({@code evaluate
- *     --appropriator-batch-size}); 0 in records written before it was recorded (128 unless their command says
- *     otherwise; docs/results/efficacy.json has it filled in from the command)
+ *     --appropriator-batch-size}); 0 in records written before it was recorded, read through {@link #batchSize}
+ *     (128 unless their command says otherwise; docs/results/efficacy.json has it filled in from the command)
  * @param featureLayer where feature alignment measured the features ({@code evaluate --feature-layer}):
  *     "penultimate" (h(x), the paper's) or L, the first L children of the feature block; empty for none and given,
  *     null in records written before it existed, which all aligned h(x) (see {@link #alignedLayer})
+ * @param appropriatorSchedule the appropriators' learning-rate schedule ({@code evaluate --appropriator-schedule}):
+ *     "one-cycle" or "step" (the paper's); null in records written before it existed, which all trained one-cycle
+ *     (see {@link #schedule})
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -51,7 +57,10 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     String command, int epochs, String bundle, String craftingSettings, long gradientEvaluationsPerImage,
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
-    String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer) {
+    String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer,
+    String appropriatorSchedule) {
+
+  private static final Pattern BATCH_OPTION = Pattern.compile("--appropriator-batch-size[ =](\\d+)");
 
   public EvaluationRecord {
     // The best epoch is a property of the curve, so it cannot disagree with it (and older records get it too).
@@ -67,6 +76,23 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
   /** {@link #featureLayer}, with records that predate it read as the penultimate layer. */
   public String alignedLayer() {
     return featureLayer == null ? "penultimate" : featureLayer;
+  }
+
+  /**
+   * {@link #appropriatorBatchSize}, with records written before it was recorded (0) read from their command: 128
+   * unless it says {@code --appropriator-batch-size N}, the only way it could differ then.
+   */
+  public int batchSize() {
+    if (appropriatorBatchSize > 0) {
+      return appropriatorBatchSize;
+    }
+    Matcher m = command == null ? null : BATCH_OPTION.matcher(command);
+    return m != null && m.find() ? Integer.parseInt(m.group(1)) : TrainingConfig.SHORT_RUN_BATCH_SIZE;
+  }
+
+  /** {@link #appropriatorSchedule}, with records that predate it read as one-cycle. */
+  public String schedule() {
+    return appropriatorSchedule == null ? TrainingConfig.Schedule.ONE_CYCLE.cliName() : appropriatorSchedule;
   }
 
   /** Clean-trained minus protected-trained accuracy: how much the protection cost the appropriator. */

@@ -148,7 +148,8 @@ public final class EvaluationRunner {
         .filter(r -> r.dataset().equals(spec.dataset()) && r.trainImages() == spec.train().size()
             && r.testImages() == views.test().size() && r.arch().equals(arch) && r.seed() == seed
             && r.epochs() == spec.appropriator().epochs() && r.cleanCurve() != null
-            && r.appropriatorBatchSize() == spec.appropriator().batchSize()
+            && r.batchSize() == spec.appropriator().batchSize()
+            && r.schedule().equals(spec.appropriator().schedule().cliName())
             && defense.label().equals(r.cleanDefense() == null ? "none" : r.cleanDefense())
             && spec.uploadSize().equals(r.uploadSize() == null ? "28x28" : r.uploadSize())
             && input.equals(r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe(spec.uploadSize())
@@ -220,7 +221,7 @@ public final class EvaluationRunner {
                 spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
                 model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
-                spec.appropriator().batchSize(), set.featureLayer());
+                spec.appropriator().batchSize(), set.featureLayer(), spec.appropriator().schedule().cliName());
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),

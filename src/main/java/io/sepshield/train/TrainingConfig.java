@@ -30,6 +30,11 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
         default -> throw new IllegalArgumentException("unknown schedule '" + s + "' (step, one-cycle)");
       };
     }
+
+    /** The name {@link #parse} reads, as on the command line and in records. */
+    public String cliName() {
+      return this == STEP ? "step" : "one-cycle";
+    }
   }
 
   public TrainingConfig {
@@ -46,9 +51,12 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
     return new TrainingConfig(epochs, 128, 0.1f, 0.9f, 5e-4f, Schedule.STEP, 4, true, seed);
   }
 
+  /** The appropriators' default batch ({@link #shortRun}). */
+  public static final int SHORT_RUN_BATCH_SIZE = 128;
+
   /** A CPU-friendly recipe for short runs: the same optimiser with a one-cycle schedule. */
   public static TrainingConfig shortRun(int epochs, long seed) {
-    return new TrainingConfig(epochs, 128, 0.1f, 0.9f, 5e-4f, Schedule.ONE_CYCLE, 2, true, seed);
+    return new TrainingConfig(epochs, SHORT_RUN_BATCH_SIZE, 0.1f, 0.9f, 5e-4f, Schedule.ONE_CYCLE, 2, true, seed);
   }
 
   public TrainingConfig withEpochs(int n) {
@@ -58,6 +66,11 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
 
   public TrainingConfig withBatchSize(int b) {
     return new TrainingConfig(epochs, b, learningRate, momentum, weightDecay, schedule, cropPadding,
+        horizontalFlip, seed);
+  }
+
+  public TrainingConfig withSchedule(Schedule s) {
+    return new TrainingConfig(epochs, batchSize, learningRate, momentum, weightDecay, s, cropPadding,
         horizontalFlip, seed);
   }
 

@@ -183,6 +183,18 @@ class EvaluationRunnerTest {
     ByteArrayOutputStream log3 = new ByteArrayOutputStream();
     new EvaluationRunner(new PrintStream(log3, true), TINY).reusingCleanModelsOf(earlier).run(otherBatch);
     assertFalse(log3.toString().contains("taken from an earlier run"), log3.toString());
+
+    // Nor another learning-rate schedule; the records say which one trained them.
+    assertEquals("one-cycle", clean.schedule());
+    EvaluationRunner.Spec otherSchedule = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE),
+        config.withSchedule(TrainingConfig.Schedule.STEP), 3, "test-command", Device.cpu(), 32, given,
+        out.resolve("e"), 1);
+    ByteArrayOutputStream log4 = new ByteArrayOutputStream();
+    List<EvaluationRecord> stepped = new EvaluationRunner(new PrintStream(log4, true), TINY)
+        .reusingCleanModelsOf(earlier).run(otherSchedule);
+    assertFalse(log4.toString().contains("taken from an earlier run"), log4.toString());
+    assertEquals("step", stepped.get(0).appropriatorSchedule());
   }
 
   @Test
@@ -300,6 +312,11 @@ class EvaluationRunnerTest {
     assertEquals(1000003, r.seed());
     assertEquals(0.2, r.protectedAcc());
     assertNull(r.cleanDefense(), "written before defended rows had their own clean model");
+    assertEquals("one-cycle", r.schedule(), "every appropriator before --appropriator-schedule trained one-cycle");
+    assertEquals(128, r.batchSize(), "before appropriator_batch_size was recorded: 128 unless the command said");
+    Files.writeString(old, "[{\"method\": \"sep\", \"command\": \"sep-shield evaluate --epochs 10 "
+        + "--appropriator-batch-size 32 --seed 0\"}]");
+    assertEquals(32, EvaluationReport.readJson(old).get(0).batchSize());
     Files.writeString(old, "[{\"method\": \"sep\", \"protected_acc\": 0.2, \"protected_curve\": [0.5, 0.7, 0.2], "
         + "\"clean_curve\": [0.6, 0.9]}]");
     EvaluationRecord curves = EvaluationReport.readJson(old).get(0);
@@ -309,6 +326,7 @@ class EvaluationRunnerTest {
 
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
-        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null);
+        "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null,
+        null);
   }
 }
