@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Looks at crafted Fashion-MNIST training sets from outside the engine (docs/results.md, third ablations).
+
+  bench/perturbation_probe.py probe DIR...                 linear separability of each set's perturbations
+  bench/perturbation_probe.py class-consistent SRC DST     a class-consistent variant of SRC, for evaluate --protected
+
+Not part of the product; needs PyTorch (Debian's python3-torch, so run it with /usr/bin/python3).
+
+DIR, SRC: a crafted set as `evaluate` keeps it (OUT/protected-METHOD-epsE: images/labels IDX, classes.txt) of
+Fashion-MNIST training images. The clean source of every protected image is found again by nearest neighbour among
+the training images of its label (checked: max |delta| must not exceed eps), so delta = protected - clean.
+
+probe: a multinomial logistic regression on delta alone (no image), 3,000 perturbations to fit, the rest held out.
+High held-out accuracy means the perturbations are a linearly separable "shortcut" (Yu et al., KDD 2022).
+
+class-consistent: delta' = clip(delta + eps * sign(mean of delta over the image's class), -eps, eps), then the
+image clipped to [0, 255]; same order, labels and classes, so `evaluate --protected DST` with the same --train,
+--train-limit and --seed measures it (evaluate checks the order, the labels and max |delta| itself).
+An exploratory ablation, not a method of the engine.
+"""
+import gzip
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+
+FMNIST = '/usr/share/datasets/fashion-mnist/'
+EPS = 8.0
+
+
+def idx(path):
+    raw = gzip.open(path).read()
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(raw[3])]
+    return raw[:4 + 4 * len(dims)], np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+
+def load(crafted):
+    """Protected pixels, labels, recovered clean pixels (N x 784 floats in 0..255) and the IDX image header."""
+    _, x = idx(FMNIST + 'train-images-idx3-ubyte.gz')
+    _, y = idx(FMNIST + 'train-labels-idx1-ubyte.gz')
+    x = torch.tensor(x.reshape(len(x), -1), dtype=torch.float32)
+    y = torch.tensor(y.astype(np.int64))
+    header, p = idx(crafted + '/images-idx3-ubyte.gz')
+    _, labels = idx(crafted + '/labels-idx1-ubyte.gz')
+    p = torch.tensor(p.reshape(len(p), -1), dtype=torch.float32)
+    labels = torch.tensor(labels.astype(np.int64))
+    clean = torch.empty_like(p)
+    for k in labels.unique():
+        mine, pool = (labels == k).nonzero().squeeze(1), (y == k).nonzero().squeeze(1)
+        clean[mine] = x[pool[torch.cdist(p[mine], x[pool]).argmin(1)]]
+    if (p - clean).abs().max() > EPS:
+        sys.exit(f'{crafted}: no clean source within {EPS:.0f}/255 for some image (not Fashion-MNIST training images?)')
+    return p, labels, clean, header
+
+
+def probe(crafted):
+    p, labels, clean, _ = load(crafted)
+    delta = (p - clean) / EPS  # in [-1, 1]
+    order = torch.randperm(len(p), generator=torch.Generator().manual_seed(0))
+    fit, held = order[:3000], order[3000:]
+    w = torch.zeros(delta.shape[1], int(labels.max()) + 1, requires_grad=True)
+    b = torch.zeros(w.shape[1], requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=300, line_search_fn='strong_wolfe')
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(delta[fit] @ w + b, labels[fit]) + 1e-4 * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    acc = lambda s: ((delta[s] @ w + b).argmax(1) == labels[s]).float().mean().item() * 100
+    print(f'{crafted}: {len(p)} images, mean |delta| {(p - clean).abs().mean():.2f}/255; linear probe on delta '
+          f'alone: fit {acc(fit):.1f} %, held out {acc(held):.1f} %')
+
+
+def class_consistent(src, dst):
+    p, labels, clean, header = load(src)
+    delta = p - clean
+    sign = torch.zeros_like(delta)
+    for k in labels.unique():
+        mine = (labels == k).nonzero().squeeze(1)
+        sign[mine] = torch.sign(delta[mine].mean(0))
+    mixed = torch.clamp(clean + torch.clamp(delta + EPS * sign, -EPS, EPS), 0, 255).round()
+    os.makedirs(dst, exist_ok=True)
+    with gzip.open(dst + '/images-idx3-ubyte.gz', 'wb') as f:
+        f.write(header + mixed.to(torch.uint8).numpy().tobytes())
+    for name in ('labels-idx1-ubyte.gz', 'classes.txt'):
+        shutil.copy(os.path.join(src, name), dst)
+    agree = ((torch.sign(delta) == sign) & (delta != 0)).float().mean().item()
+    print(f'{dst}: mean |delta| {delta.abs().mean():.2f} -> {(mixed - clean).abs().mean():.2f}/255, max '
+          f'{(mixed - clean).abs().max():.0f}/255; the source agreed with its class sign on {agree * 100:.1f} % of pixels')
+
+
+if __name__ == '__main__':
+    torch.set_num_threads(1)
+    if len(sys.argv) >= 3 and sys.argv[1] == 'probe':
+        for d in sys.argv[2:]:
+            probe(d)
+    elif len(sys.argv) == 4 and sys.argv[1] == 'class-consistent':
+        class_consistent(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
