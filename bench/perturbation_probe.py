@@ -18,6 +18,7 @@ image clipped to [0, 255]; same order, labels and classes, so `evaluate --protec
 --train-limit and --seed measures it (evaluate checks the order, the labels and max |delta| itself).
 An exploratory ablation, not a method of the engine.
 """
+import functools
 import gzip
 import os
 import shutil
@@ -36,12 +37,17 @@ def idx(path):
     return raw[:4 + 4 * len(dims)], np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
 
 
-def load(crafted):
-    """Protected pixels, labels, recovered clean pixels (N x 784 floats in 0..255) and the IDX image header."""
+@functools.cache
+def training_set():
+    """Fashion-MNIST's 60,000 training images (N x 784 floats) and labels, read once for every set probed."""
     _, x = idx(FMNIST + 'train-images-idx3-ubyte.gz')
     _, y = idx(FMNIST + 'train-labels-idx1-ubyte.gz')
-    x = torch.tensor(x.reshape(len(x), -1), dtype=torch.float32)
-    y = torch.tensor(y.astype(np.int64))
+    return torch.tensor(x.reshape(len(x), -1), dtype=torch.float32), torch.tensor(y.astype(np.int64))
+
+
+def load(crafted):
+    """Protected pixels, labels, recovered clean pixels (N x 784 floats in 0..255) and the IDX image header."""
+    x, y = training_set()
     header, p = idx(crafted + '/images-idx3-ubyte.gz')
     _, labels = idx(crafted + '/labels-idx1-ubyte.gz')
     p = torch.tensor(p.reshape(len(p), -1), dtype=torch.float32)
