@@ -293,6 +293,9 @@ public final class EvaluationRunner {
           was.imagesPerSecond(), eps255, layer);
     }
     log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
+    if (!protector.targetMap().equals(settings.targets())) {
+      log.printf("target map %s with these checkpoints: g = %s%n", settings.targets(), protector.targetMap());
+    }
     if (!settings.featureLayer().isPenultimate()) {
       // The data owner's centers: class means at that layer over the clean images being protected.
       log.printf("class centers at feature layer %s from the %d clean training images%n", layer, spec.train().size());

@@ -41,6 +41,8 @@ public final class Protector {
   private final CheckpointEnsemble ensemble;
   private final ProtectionSettings settings;
   private final List<Checkpoint> members;
+  /** g(y) as crafting uses it: the settings' map resolved against the members (see {@link TargetMap#resolve}). */
+  private final TargetMap targetMap;
   /** Per member aligning at an earlier layer, that layer's count L; members absent align h(x) to their own centers. */
   private final Map<Checkpoint, Integer> earlierLayer = new IdentityHashMap<>();
   /** Per member in {@link #earlierLayer}, its (K, C_L) class centers at that layer, row-major; see withLayerCentersOf. */
@@ -106,6 +108,7 @@ public final class Protector {
       settings = earlierLayer.isEmpty() ? settings.withFeatureLayer(FeatureLayer.PENULTIMATE) : settings;
     }
     this.settings = settings;
+    this.targetMap = settings.targets().resolve(members);
   }
 
   /**
@@ -223,6 +226,11 @@ public final class Protector {
     }
   }
 
+  /** g as crafting uses it with these members: the settings' map, or the table a model-dependent map picked. */
+  public TargetMap targetMap() {
+    return targetMap;
+  }
+
   /** g(y) for each label. */
   public int[] targetsFor(int[] labels) {
     int k = ensemble.numClasses();
@@ -231,7 +239,7 @@ public final class Protector {
       if (labels[i] < 0 || labels[i] >= k) {
         throw new IllegalArgumentException("label " + labels[i] + " outside 0.." + (k - 1));
       }
-      t[i] = settings.targets().target(labels[i], k);
+      t[i] = targetMap.target(labels[i], k);
     }
     return t;
   }

@@ -296,6 +296,25 @@ class ProtectorTest {
   }
 
   @Test
+  void theClosestTargetMapIsPickedFromTheMembersCentersAndUsedForEveryLabel() {
+    ProtectionSettings closest = settings(Method.SEP_FA_VR, EPS, 1, 1).withTargets(TargetMap.closest());
+    Protector protector = new Protector(ensemble, closest);
+    int[] expected = TargetMap.Closest.closestDerangement(TargetMap.Closest.scaledCenterDistances(
+        ensemble.all().stream().map(c -> c.centers().toFloatArray()).toList(), 4));
+    assertEquals(new TargetMap.Table(expected), protector.targetMap());
+    assertEquals("closest", protector.settings().targets().toString(), "the settings (and records) name the map");
+    assertArrayEquals(expected, protector.targetsFor(new int[] {0, 1, 2, 3}));
+    for (int y = 0; y < 4; y++) {
+      assertNotEquals(y, expected[y]);
+    }
+    // Only the chosen members' centers count: a single member picks from its own.
+    Protector last = new Protector(ensemble, closest.withCheckpoints(new int[] {ensemble.size() - 1}));
+    assertEquals(new TargetMap.Table(TargetMap.Closest.closestDerangement(TargetMap.Closest.scaledCenterDistances(
+        List.of(ensemble.last().centers().toFloatArray()), 4))), last.targetMap());
+    assertEquals(TargetMap.halfShift(), new Protector(ensemble, settings(Method.SEP, EPS, 1, 0)).targetMap());
+  }
+
+  @Test
   void anImagesProtectionDoesNotDependOnItsBatchMates() {
     Protector protector = new Protector(ensemble, settings(Method.SEP_FA_VR, EPS, 3, 3));
     byte[] alone = protector.protect(data.slice(5, 6)).images().rawPixels();

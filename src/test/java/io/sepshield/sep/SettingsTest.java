@@ -2,6 +2,8 @@ package io.sepshield.sep;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SettingsTest {
@@ -52,5 +54,104 @@ class SettingsTest {
   void quantisationRoundsAndClampsIntoTheBall() {
     assertEquals(3, EpsilonBall.maxLevels(3.5f / 255f));
     assertEquals(8, EpsilonBall.maxLevels(8f / 255f));
+  }
+
+  @Test
+  void theHungarianMethodFindsTheCheapestAssignment() {
+    Random random = new Random(3);
+    for (int trial = 0; trial < 200; trial++) {
+      int n = 1 + random.nextInt(7);
+      double[][] cost = new double[n][n];
+      for (double[] row : cost) {
+        for (int j = 0; j < n; j++) {
+          row[j] = random.nextInt(5) == 0 ? random.nextInt(3) : random.nextDouble() * 10; // ties too
+        }
+      }
+      int[] found = TargetMap.Closest.minimumCostAssignment(cost);
+      assertEquals(n, java.util.Arrays.stream(found).distinct().count(), "a permutation");
+      assertEquals(bruteForceMinimum(cost, new int[n], new boolean[n], 0), total(cost, found), 1e-9);
+    }
+  }
+
+  @Test
+  void theClosestMapIsTheCheapestDerangementOfTheScaledCenterDistances() {
+    // Six classes in three tight pairs (0,3), (1,4), (2,5), the pairs far apart: each class goes to its partner.
+    float[] centers = new float[6 * 2];
+    float[][] at = {{0, 0}, {10, 0}, {0, 10}, {0.5f, 0}, {10, 0.5f}, {0.5f, 10}};
+    for (int y = 0; y < 6; y++) {
+      centers[2 * y] = at[y][0];
+      centers[2 * y + 1] = at[y][1];
+    }
+    // A second member at 100x the scale with the same geometry must not change the choice, nor dominate it.
+    float[] scaled = centers.clone();
+    for (int i = 0; i < scaled.length; i++) {
+      scaled[i] *= 100;
+    }
+    double[][] d = TargetMap.Closest.scaledCenterDistances(List.of(centers, scaled), 6);
+    // d(0, 3) = mean over the 2 coordinates of 0.5² = 0.125 in each member, over that member's mean distance
+    assertEquals(2 * 0.125 / meanOffDiagonal(centers, 6), d[0][3], 1e-6, "each member scaled by its own mean");
+    assertArrayEquals(new int[] {3, 4, 5, 0, 1, 2}, TargetMap.Closest.closestDerangement(d));
+
+    // Random costs: never a fixed point, and no derangement is cheaper.
+    Random random = new Random(5);
+    for (int trial = 0; trial < 100; trial++) {
+      int n = 2 + random.nextInt(6);
+      double[][] cost = new double[n][n];
+      for (double[] row : cost) {
+        for (int j = 0; j < n; j++) {
+          row[j] = random.nextDouble();
+        }
+      }
+      int[] g = TargetMap.Closest.closestDerangement(cost);
+      for (int y = 0; y < n; y++) {
+        assertNotEquals(y, g[y]);
+      }
+      double[][] noFixedPoints = new double[n][];
+      for (int i = 0; i < n; i++) {
+        noFixedPoints[i] = cost[i].clone();
+        noFixedPoints[i][i] = Double.POSITIVE_INFINITY;
+      }
+      assertEquals(bruteForceMinimum(noFixedPoints, new int[n], new boolean[n], 0), total(cost, g), 1e-9);
+    }
+    assertEquals("closest", TargetMap.parse("closest").toString());
+    assertThrows(IllegalStateException.class, () -> TargetMap.closest().target(0, 6));
+    assertEquals("0>3,1>4,2>5,3>0,4>1,5>2", new TargetMap.Table(new int[] {3, 4, 5, 0, 1, 2}).toString());
+  }
+
+  private static double meanOffDiagonal(float[] c, int k) {
+    int dim = c.length / k;
+    double sum = 0;
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < k; j++) {
+        for (int f = 0; f < dim; f++) {
+          sum += i == j ? 0 : Math.pow(c[i * dim + f] - c[j * dim + f], 2) / dim;
+        }
+      }
+    }
+    return sum / (k * (k - 1));
+  }
+
+  private static double total(double[][] cost, int[] assignment) {
+    double t = 0;
+    for (int i = 0; i < assignment.length; i++) {
+      t += cost[i][assignment[i]];
+    }
+    return t;
+  }
+
+  private static double bruteForceMinimum(double[][] cost, int[] chosen, boolean[] used, int row) {
+    if (row == cost.length) {
+      return total(cost, chosen);
+    }
+    double best = Double.POSITIVE_INFINITY;
+    for (int j = 0; j < cost.length; j++) {
+      if (!used[j]) {
+        used[j] = true;
+        chosen[row] = j;
+        best = Math.min(best, bruteForceMinimum(cost, chosen, used, row + 1));
+        used[j] = false;
+      }
+    }
+    return best;
   }
 }
