@@ -218,9 +218,9 @@ public class EvaluateCommand implements Callable<Integer> {
             .reusingCleanModelsOf(cleanFrom == null ? List.of() : EvaluationReport.readJson(cleanFrom))
             .run(spec);
         String preamble = String.format("Training data %s (%d images), test data %s (%d images); uploads %s, "
-            + "appropriators train and test at %s; bundle %s; appropriator %s; device %s.", spec.dataset(),
+            + "appropriators train and test at %s; bundle %s; appropriators %s; device %s.", spec.dataset(),
             trainData.size(), testName, testData.size(), spec.uploadSize(), input.describe(spec.uploadSize()),
-            spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator, spec.device())
+            spec.bundle().isEmpty() ? "none" : spec.bundle(), appropriator.describe(), spec.device())
             + (choices.layer().isPenultimate() ? "" : " Feature alignment at feature layer " + choices.layer()
                 + " (the first " + choices.layer() + " children of the protecting model's feature block, averaged "
                 + "over H and W), with class centers at that layer from the clean training images.");

@@ -59,6 +59,22 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
     return new TrainingConfig(epochs, SHORT_RUN_BATCH_SIZE, 0.1f, 0.9f, 5e-4f, Schedule.ONE_CYCLE, 2, true, seed);
   }
 
+  /**
+   * For reports: "30 epochs, batch 128, SGD lr 0.1 one-cycle, momentum 0.9, weight decay 0.0005, random crop (padding
+   * 2) + flip". The seed is left out: evaluations derive one per architecture and repeat from the run's seed.
+   */
+  public String describe() {
+    String augmentation = cropPadding > 0 && horizontalFlip ? "random crop (padding " + cropPadding + ") + flip"
+        : cropPadding > 0 ? "random crop (padding " + cropPadding + ")"
+        : horizontalFlip ? "flip" : "no augmentation";
+    return epochs + " epochs, batch " + batchSize + ", SGD lr " + plain(learningRate) + " " + schedule.cliName()
+        + ", momentum " + plain(momentum) + ", weight decay " + plain(weightDecay) + ", " + augmentation;
+  }
+
+  private static String plain(float v) {
+    return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
+  }
+
   public TrainingConfig withEpochs(int n) {
     return new TrainingConfig(n, batchSize, learningRate, momentum, weightDecay, schedule, cropPadding,
         horizontalFlip, seed);

@@ -39,6 +39,14 @@ class TrainingTest {
   }
 
   @Test
+  void reportsDescribeTheRecipeInWords() {
+    assertEquals("30 epochs, batch 128, SGD lr 0.1 one-cycle, momentum 0.9, weight decay 0.0005, random crop "
+        + "(padding 2) + flip", TrainingConfig.shortRun(30, 7).describe());
+    assertEquals("40 epochs, batch 64, SGD lr 0.1 step, momentum 0.9, weight decay 0.0005, no augmentation",
+        TrainingConfig.paper(40, 0).withBatchSize(64).withAugmentation(0, false).describe());
+  }
+
+  @Test
   void augmentationShiftsAndFlipsWithinTheImage() {
     byte[] img = new byte[9];
     for (int i = 0; i < 9; i++) {
