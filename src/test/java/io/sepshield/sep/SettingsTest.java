@@ -61,12 +61,7 @@ class SettingsTest {
     Random random = new Random(3);
     for (int trial = 0; trial < 200; trial++) {
       int n = 1 + random.nextInt(7);
-      double[][] cost = new double[n][n];
-      for (double[] row : cost) {
-        for (int j = 0; j < n; j++) {
-          row[j] = random.nextInt(5) == 0 ? random.nextInt(3) : random.nextDouble() * 10; // ties too
-        }
-      }
+      double[][] cost = randomCosts(random, n);
       int[] found = TargetMap.Closest.minimumCostAssignment(cost);
       assertEquals(n, java.util.Arrays.stream(found).distinct().count(), "a permutation");
       assertEquals(bruteForceMinimum(cost, new int[n], new boolean[n], 0), total(cost, found), 1e-9);
@@ -96,12 +91,7 @@ class SettingsTest {
     Random random = new Random(5);
     for (int trial = 0; trial < 100; trial++) {
       int n = 2 + random.nextInt(6);
-      double[][] cost = new double[n][n];
-      for (double[] row : cost) {
-        for (int j = 0; j < n; j++) {
-          row[j] = random.nextDouble();
-        }
-      }
+      double[][] cost = randomCosts(random, n);
       int[] g = TargetMap.Closest.closestDerangement(cost);
       for (int y = 0; y < n; y++) {
         assertNotEquals(y, g[y]);
@@ -116,6 +106,17 @@ class SettingsTest {
     assertEquals("closest", TargetMap.parse("closest").toString());
     assertThrows(IllegalStateException.class, () -> TargetMap.closest().target(0, 6));
     assertEquals("0>3,1>4,2>5,3>0,4>1,5>2", new TargetMap.Table(new int[] {3, 4, 5, 0, 1, 2}).toString());
+  }
+
+  /** n×n costs in [0, 10), one in five a small integer so that ties occur. */
+  private static double[][] randomCosts(Random random, int n) {
+    double[][] cost = new double[n][n];
+    for (double[] row : cost) {
+      for (int j = 0; j < n; j++) {
+        row[j] = random.nextInt(5) == 0 ? random.nextInt(3) : random.nextDouble() * 10;
+      }
+    }
+    return cost;
   }
 
   private static double meanOffDiagonal(float[] c, int k) {
