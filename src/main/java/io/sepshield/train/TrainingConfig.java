@@ -67,7 +67,7 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
     String augmentation = cropPadding > 0 && horizontalFlip ? "random crop (padding " + cropPadding + ") + flip"
         : cropPadding > 0 ? "random crop (padding " + cropPadding + ")"
         : horizontalFlip ? "flip" : "no augmentation";
-    return epochs + " epochs, batch " + batchSize + ", SGD lr " + plain(learningRate) + " " + schedule.cliName()
+    return epochs + (epochs == 1 ? " epoch" : " epochs") + ", batch " + batchSize + ", SGD lr " + plain(learningRate) + " " + schedule.cliName()
         + ", momentum " + plain(momentum) + ", weight decay " + plain(weightDecay) + ", " + augmentation;
   }
 

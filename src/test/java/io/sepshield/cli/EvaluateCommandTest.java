@@ -50,8 +50,8 @@ class EvaluateCommandTest {
         "0", "--test", "synthetic:classes=2,per-class=4,size=8,channels=1,seed=2", "--methods", "none", "--archs",
         "resnet8", "--epochs", "1", "--appropriator-batch-size", "5", "--device", "cpu", "--out", out.toString());
     String report = Files.readString(out.resolve("report.md"));
-    assertTrue(report.contains("batchSize=5,"), report);
-    assertFalse(report.contains("batchSize=128"), report);
+    assertTrue(report.contains("appropriators 1 epoch, batch 5, SGD"), report);
+    assertFalse(report.contains("batch 128"), report);
   }
 
   /** Runs the command line, stderr muted; returns stdout (the table) after checking the exit code. */
