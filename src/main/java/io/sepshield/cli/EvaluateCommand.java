@@ -41,8 +41,8 @@ public class EvaluateCommand implements Callable<Integer> {
   List<Path> bundles;
 
   @Option(names = "--targets", defaultValue = "half", description = "Target map g(y): half ((y + K/2) mod K, the "
-      + "paper's), shift:N ((y + N) mod K) or closest (the derangement pairing classes whose centers lie closest in the "
-      + "bundle's feature space; not the paper's). Default: ${DEFAULT-VALUE}")
+      + "paper's), shift:N ((y + N) mod K) or closest (the derangement pairing classes whose centers lie closest "
+      + "in the bundle's feature space; not the paper's). Default: ${DEFAULT-VALUE}")
   String targets;
 
   @Option(names = "--crafting-augment", defaultValue = "none", description = CraftingAugmentation.USAGE

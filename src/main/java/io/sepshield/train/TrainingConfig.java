@@ -1,5 +1,7 @@
 package io.sepshield.train;
 
+import java.math.BigDecimal;
+
 /**
  * How a classifier is trained: the protecting model of a bundle, or an appropriator model in an evaluation.
  *
@@ -67,12 +69,13 @@ public record TrainingConfig(int epochs, int batchSize, float learningRate, floa
     String augmentation = cropPadding > 0 && horizontalFlip ? "random crop (padding " + cropPadding + ") + flip"
         : cropPadding > 0 ? "random crop (padding " + cropPadding + ")"
         : horizontalFlip ? "flip" : "no augmentation";
-    return epochs + (epochs == 1 ? " epoch" : " epochs") + ", batch " + batchSize + ", SGD lr " + plain(learningRate) + " " + schedule.cliName()
-        + ", momentum " + plain(momentum) + ", weight decay " + plain(weightDecay) + ", " + augmentation;
+    return epochs + (epochs == 1 ? " epoch" : " epochs") + ", batch " + batchSize + ", SGD lr " + plain(learningRate)
+        + " " + schedule.cliName() + ", momentum " + plain(momentum) + ", weight decay " + plain(weightDecay) + ", "
+        + augmentation;
   }
 
   private static String plain(float v) {
-    return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
+    return new BigDecimal(Float.toString(v)).stripTrailingZeros().toPlainString();
   }
 
   public TrainingConfig withEpochs(int n) {
