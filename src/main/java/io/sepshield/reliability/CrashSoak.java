@@ -292,7 +292,12 @@ public final class CrashSoak {
               }
               case BUFFERED -> {
                 track(changelog, buffered, Duration.ofMillis(20));
-                triggered = owned.stream().anyMatch(p -> !buffered.getOrDefault(p, Set.of()).isEmpty());
+                if (owned.stream().anyMatch(p -> !buffered.getOrDefault(p, Set.of()).isEmpty())) {
+                  // The view may lag: the flush that emptied that buffer can be committed further on. Only a buffer
+                  // still full at the committed end is a moment to kill in (an idle CI run once killed on a stale one).
+                  trackToEnd(changelog, buffered);
+                  triggered = owned.stream().anyMatch(p -> !buffered.getOrDefault(p, Set.of()).isEmpty());
+                }
               }
               case RANDOM -> {
                 triggered = !owned.isEmpty() && System.nanoTime() >= randomAt;
