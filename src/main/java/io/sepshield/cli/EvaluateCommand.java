@@ -54,6 +54,11 @@ public class EvaluateCommand implements Callable<Integer> {
       + "Default: ${DEFAULT-VALUE}")
   String featureLayer;
 
+  @Option(names = "--alpha", description = "Crafting step size α in 1/255 levels for every method and ε, instead of "
+      + "the profile's (cpu and paper: 1). The cpu profile's T = 10 steps reach no further than 10·α, so a run at "
+      + "--eps 16 needs --alpha 2 to be comparable with --eps 8 at α = 1.")
+  Float alpha;
+
   @Option(names = "--checkpoint-indices", split = ",", description = "The ensemble's checkpoints by index into the "
       + "bundle(s), oldest first, instead of the profile's n spread evenly (the budget T(n+M) follows n).")
   int[] checkpointIndices;
@@ -196,7 +201,8 @@ public class EvaluateCommand implements Callable<Integer> {
     CheckpointEnsemble ensemble = null;
     String bundleId = "";
     CraftingChoices choices = new CraftingChoices(TargetMap.parse(targets),
-        CraftingAugmentation.parse(craftingAugment), checkpointIndices, FeatureLayer.parse(featureLayer));
+        CraftingAugmentation.parse(craftingAugment), checkpointIndices, FeatureLayer.parse(featureLayer),
+        alpha == null ? null : alpha / 255f);
     try {
       if (crafts) {
         for (Path b : bundles) {

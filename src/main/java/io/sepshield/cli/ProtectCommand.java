@@ -101,7 +101,7 @@ public class ProtectCommand implements Callable<Integer> {
       System.err.printf("bundle %s (%s, %d checkpoints) on %s; %s%n", loaded.manifest().bundleId(),
           loaded.manifest().architecture(), loaded.ensemble().size(), loaded.ensemble().device(), settings);
       Protector protector = new Protector(loaded.ensemble(), settings);
-      printResolvedTargets(protector);
+      protector.craftingNotes().forEach(System.err::println);
       if (!protector.settings().featureLayer().isPenultimate()) {
         if (unlabeled) {
           throw new IllegalArgumentException("--feature-layer " + featureLayer + " computes class centers from the "
@@ -153,7 +153,7 @@ public class ProtectCommand implements Callable<Integer> {
           loaded.manifest().bundleId(), loaded.manifest().architecture(), loaded.ensemble().size(), shape[0],
           shape[1], shape[2], loaded.ensemble().device(), settings, settings.preprocessing());
       Protector protector = new Protector(loaded.ensemble(), settings);
-      printResolvedTargets(protector);
+      protector.craftingNotes().forEach(System.err::println);
       FolderProtection.Summary summary = new FolderProtection(System.err).run(protector, folder, out, options,
           unlabeled, batchSize, maxBatchPixels);
       System.out.println(summary.describe());
@@ -162,14 +162,6 @@ public class ProtectCommand implements Callable<Integer> {
       }
       System.out.println("wrote " + out + " (full-size png)");
       return summary.skipped().isEmpty() ? 0 : 3;
-    }
-  }
-
-  /** A map picked from the bundle (closest) is shown as the table it became, since the settings only name it. */
-  static void printResolvedTargets(Protector protector) {
-    if (!protector.targetMap().equals(protector.settings().targets())) {
-      System.err.printf("target map %s with this bundle: g = %s%n", protector.settings().targets(),
-          protector.targetMap());
     }
   }
 

@@ -9,25 +9,36 @@ import java.util.List;
 
 /**
  * What an evaluation changes in its profile's crafting settings, for ablations: the target map, the crafting
- * augmentation, which checkpoints form the ensemble and the feature layer of feature alignment. A null field keeps
- * the profile's choice. Every method of the run gets the same changes, so equal compute still holds (the budget
- * follows the chosen checkpoint count).
+ * augmentation, which checkpoints form the ensemble, the feature layer of feature alignment and the step size. A
+ * null field keeps the profile's choice. Every method of the run gets the same changes, so equal compute still holds
+ * (the budget follows the chosen checkpoint count; the step size does not change it).
  *
  * @param checkpoints indices into the bundle's (or bundles') checkpoints, oldest first
  * @param featureLayer for sep-fa and sep-fa-vr only: a run with another layer may list no other crafting method
+ * @param alpha step size α in pixel units ([0,1] scale), e.g. to keep T·α ≥ ε at a larger ε: the cpu profile's
+ *     T = 10 signed steps of 1/255 cannot reach a radius beyond 10/255
  */
 public record CraftingChoices(TargetMap targets, CraftingAugmentation augmentation, int[] checkpoints,
-    FeatureLayer featureLayer) {
+    FeatureLayer featureLayer, Float alpha) {
   /** The profile as it is. */
-  public static final CraftingChoices PROFILE = new CraftingChoices(null, null, null, null);
+  public static final CraftingChoices PROFILE = new CraftingChoices(null, null, null, null, null);
 
   public CraftingChoices {
     checkpoints = checkpoints == null ? null : checkpoints.clone();
+    if (alpha != null && !(alpha > 0)) {
+      throw new IllegalArgumentException("the step size must be positive, got " + alpha);
+    }
+  }
+
+  /** Choices that keep the profile's step size. */
+  public CraftingChoices(TargetMap targets, CraftingAugmentation augmentation, int[] checkpoints,
+      FeatureLayer featureLayer) {
+    this(targets, augmentation, checkpoints, featureLayer, null);
   }
 
   /** Choices that keep the penultimate feature layer. */
   public CraftingChoices(TargetMap targets, CraftingAugmentation augmentation, int[] checkpoints) {
-    this(targets, augmentation, checkpoints, null);
+    this(targets, augmentation, checkpoints, null, null);
   }
 
   /** The feature layer these choices align at. */
@@ -62,6 +73,9 @@ public record CraftingChoices(TargetMap targets, CraftingAugmentation augmentati
     }
     if (featureLayer != null) {
       s = s.withFeatureLayer(featureLayer);
+    }
+    if (alpha != null) {
+      s = s.withAlpha(alpha);
     }
     return s;
   }

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The efficacy harness: crafts protected training sets (or takes a given one), trains appropriator models from
@@ -143,19 +144,31 @@ public final class EvaluationRunner {
     if (spec.methods().contains(NONE)) {
       return Optional.empty();
     }
+    List<EvaluationRecord> sameRecipe = earlierClean.stream()
+        .filter(r -> sameCleanRecipe(r, spec, views, arch, defense)).toList();
+    Optional<EvaluationRecord> match = sameRecipe.stream().filter(r -> r.seed() == seed).findFirst();
+    if (match.isEmpty() && !sameRecipe.isEmpty()) {
+      // The trap this names: the seed follows the architecture's position in --archs, so "--archs vgg11s" cannot
+      // reuse the vgg11s of an earlier "--archs resnet8,vgg11s" run.
+      log.printf("note: --clean-from has %s trained the same way but with appropriator seed %s, not %d (the seed "
+          + "follows the architecture's position in --archs and the run's --seed); training a new one%n", arch,
+          sameRecipe.stream().map(r -> Long.toString(r.seed())).distinct().collect(Collectors.joining(", ")), seed);
+    }
+    return match.map(r -> new TrainedModel(r.cleanCurve(), null, r.trainSeconds()));
+  }
+
+  /** An earlier clean-trained record of this architecture on the same data, recipe, defense and input, any seed. */
+  private static boolean sameCleanRecipe(EvaluationRecord r, Spec spec, Views views, String arch, Defense defense) {
     String input = spec.input().describe(spec.uploadSize());
-    return earlierClean.stream()
-        .filter(r -> r.dataset().equals(spec.dataset()) && r.trainImages() == spec.train().size()
-            && r.testImages() == views.test().size() && r.arch().equals(arch) && r.seed() == seed
-            && r.epochs() == spec.appropriator().epochs() && r.cleanCurve() != null
-            && r.batchSize() == spec.appropriator().batchSize()
-            && r.schedule().equals(spec.appropriator().schedule().cliName())
-            && defense.label().equals(r.cleanDefense() == null ? "none" : r.cleanDefense())
-            && spec.uploadSize().equals(r.uploadSize() == null ? "28x28" : r.uploadSize())
-            && input.equals(r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe(spec.uploadSize())
-                : r.appropriatorInput()))
-        .findFirst()
-        .map(r -> new TrainedModel(r.cleanCurve(), null, r.trainSeconds()));
+    return r.dataset().equals(spec.dataset()) && r.trainImages() == spec.train().size()
+        && r.testImages() == views.test().size() && r.arch().equals(arch)
+        && r.epochs() == spec.appropriator().epochs() && r.cleanCurve() != null
+        && r.batchSize() == spec.appropriator().batchSize()
+        && r.schedule().equals(spec.appropriator().schedule().cliName())
+        && defense.label().equals(r.cleanDefense() == null ? "none" : r.cleanDefense())
+        && spec.uploadSize().equals(r.uploadSize() == null ? "28x28" : r.uploadSize())
+        && input.equals(r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe(spec.uploadSize())
+            : r.appropriatorInput());
   }
 
   public List<EvaluationRecord> run(Spec spec) {
@@ -293,9 +306,7 @@ public final class EvaluationRunner {
           was.imagesPerSecond(), eps255, layer);
     }
     log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
-    if (!protector.targetMap().equals(settings.targets())) {
-      log.printf("target map %s with these checkpoints: g = %s%n", settings.targets(), protector.targetMap());
-    }
+    protector.craftingNotes().forEach(log::println);
     if (!settings.featureLayer().isPenultimate()) {
       // The data owner's centers: class means at that layer over the clean images being protected.
       log.printf("class centers at feature layer %s from the %d clean training images%n", layer, spec.train().size());

@@ -18,6 +18,8 @@ import java.util.List;
  * result (bundle id, profile, input shape).
  */
 public final class ProtectionEngine implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(ProtectionEngine.class.getName());
+
   private final String bundleId;
   private final String profile;
   private final Protector protector;
@@ -54,6 +56,9 @@ public final class ProtectionEngine implements AutoCloseable {
     BundleLoader.LoadedBundle loaded = BundleLoader.load(bundle, device);
     try {
       ProtectionSettings settings = profile.settings(method, eps255 / 255f, loaded.ensemble().size(), seed);
+      // Served settings come from the profile alone: an ε beyond its T·α is legal, but part of it goes unused.
+      settings.shortReach().ifPresent(note -> LOG.log(System.Logger.Level.WARNING, "profile " + profile.cliName()
+          + ": " + note));
       return new ProtectionEngine(loaded.manifest().bundleId(), profile.cliName(), loaded.ensemble(), settings,
           loaded);
     } catch (RuntimeException e) {

@@ -2,6 +2,7 @@ package io.sepshield.sep;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Everything that decides a protection besides the checkpoints themselves.
@@ -138,6 +139,18 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
   public ProtectionSettings withFeatureLayer(FeatureLayer layer) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
         preprocessing, augmentation, layer);
+  }
+
+  /**
+   * A note when the signed steps cannot carry a pixel to the radius: the image moves at most α per step (SEP-FA-VR:
+   * per outer step; its inner steps move only the look-ahead x̂), so T·α < ε leaves part of the budget unused.
+   */
+  public Optional<String> shortReach() {
+    if (method == Method.UNIFORM_NOISE || (long) steps * alpha >= epsilon * (1 - 1e-6f)) {
+      return Optional.empty();
+    }
+    return Optional.of(String.format("note: %d steps of α = %.2f/255 reach at most %.2f/255 of ε = %.1f/255 "
+        + "(raise α or T to use the whole radius)", steps, alpha * 255f, steps * alpha * 255f, epsilon255()));
   }
 
   @Override

@@ -231,6 +231,19 @@ public final class Protector {
     return targetMap;
   }
 
+  /**
+   * What the settings string alone does not show, one line each, for the caller's log: the table a map picked from
+   * these members became (the settings only name it), and a step size too small to reach ε.
+   */
+  public List<String> craftingNotes() {
+    List<String> notes = new ArrayList<>();
+    if (!targetMap.equals(settings.targets())) {
+      notes.add("target map " + settings.targets() + " with these checkpoints: g = " + targetMap);
+    }
+    settings.shortReach().ifPresent(notes::add);
+    return notes;
+  }
+
   /** g(y) for each label. */
   public int[] targetsFor(int[] labels) {
     int k = ensemble.numClasses();

@@ -175,6 +175,9 @@ class EvaluationRunnerTest {
     new EvaluationRunner(new PrintStream(log2, true), TINY).reusingCleanModelsOf(earlier).run(otherSeed);
     assertFalse(log2.toString().contains("taken from an earlier run"), log2.toString());
     assertTrue(log2.toString().contains("tiny on the clean training set"), log2.toString());
+    // ... and the log says why, naming the seed that was there.
+    assertTrue(log2.toString().contains("note: --clean-from has tiny trained the same way but with appropriator seed "
+        + clean.seed() + ", not " + EvaluationRunner.appropriatorSeed(4, 0, 0)), log2.toString());
 
     // Nor does another appropriator batch size (the recipe differs).
     EvaluationRunner.Spec otherBatch = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
@@ -183,6 +186,7 @@ class EvaluationRunnerTest {
     ByteArrayOutputStream log3 = new ByteArrayOutputStream();
     new EvaluationRunner(new PrintStream(log3, true), TINY).reusingCleanModelsOf(earlier).run(otherBatch);
     assertFalse(log3.toString().contains("taken from an earlier run"), log3.toString());
+    assertFalse(log3.toString().contains("trained the same way"), "another recipe is no seed mismatch");
 
     // Nor another learning-rate schedule; the records say which one trained them.
     assertEquals("one-cycle", clean.schedule());
@@ -239,6 +243,21 @@ class EvaluationRunnerTest {
           .gradientEvaluationsPerImage(n));
       assertEquals(8f / 255f, EvaluationRunner.equalCompute(profile, Method.SEP, 8, 15, 0).epsilon(), 1e-9);
     }
+  }
+
+  @Test
+  void aStepSizeOverrideChangesEveryMethodsStepButNotTheBudget() {
+    CraftingChoices alpha2 = new CraftingChoices(null, null, null, null, 2f / 255f);
+    for (Method m : Method.values()) {
+      ProtectionSettings profile = EvaluationRunner.equalCompute(Profile.CPU, m, 16, 15, 0);
+      ProtectionSettings chosen = EvaluationRunner.equalCompute(Profile.CPU, alpha2, m, 16, 15, 0);
+      assertEquals(2f / 255f, chosen.alpha(), 1e-9);
+      assertEquals(profile.gradientEvaluationsPerImage(5), chosen.gradientEvaluationsPerImage(5), m.cliName());
+      assertNotEquals(profile.toString(), chosen.toString(), "a set crafted with another step is not reused");
+    }
+    assertTrue(EvaluationRunner.equalCompute(Profile.CPU, Method.SEP_FA_VR, 16, 15, 0).shortReach().isPresent());
+    assertTrue(EvaluationRunner.equalCompute(Profile.CPU, alpha2, Method.SEP_FA_VR, 16, 15, 0).shortReach().isEmpty());
+    assertThrows(IllegalArgumentException.class, () -> new CraftingChoices(null, null, null, null, 0f));
   }
 
   @Test

@@ -303,6 +303,8 @@ class ProtectorTest {
         ensemble.all().stream().map(c -> c.centers().toFloatArray()).toList(), 4));
     assertEquals(new TargetMap.Table(expected), protector.targetMap());
     assertEquals("closest", protector.settings().targets().toString(), "the settings (and records) name the map");
+    assertEquals("target map closest with these checkpoints: g = " + protector.targetMap(),
+        protector.craftingNotes().get(0), "the log shows the table the name became");
     assertArrayEquals(expected, protector.targetsFor(new int[] {0, 1, 2, 3}));
     for (int y = 0; y < 4; y++) {
       assertNotEquals(y, expected[y]);
@@ -312,6 +314,8 @@ class ProtectorTest {
     assertEquals(new TargetMap.Table(TargetMap.Closest.closestDerangement(TargetMap.Closest.scaledCenterDistances(
         List.of(ensemble.last().centers().toFloatArray()), 4))), last.targetMap());
     assertEquals(TargetMap.halfShift(), new Protector(ensemble, settings(Method.SEP, EPS, 1, 0)).targetMap());
+    assertEquals(List.of(), new Protector(ensemble, settings(Method.SEP, EPS, 255, 0)).craftingNotes(),
+        "a fixed map reaching ε has nothing to add");
   }
 
   @Test

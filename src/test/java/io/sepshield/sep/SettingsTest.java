@@ -51,6 +51,17 @@ class SettingsTest {
   }
 
   @Test
+  void aStepSizeTooSmallToReachTheRadiusIsNoted() {
+    ProtectionSettings cpu = Profile.CPU.settings(Method.SEP_FA_VR, 8f / 255f, 5, 1); // T = 10, α = 1/255
+    assertTrue(cpu.shortReach().isEmpty(), cpu.toString());
+    ProtectionSettings wide = cpu.withEpsilon(16f / 255f);
+    String note = wide.shortReach().orElseThrow();
+    assertTrue(note.contains("10.00/255 of ε = 16.0/255"), note);
+    assertTrue(wide.withAlpha(2f / 255f).shortReach().isEmpty());
+    assertTrue(wide.withMethod(Method.UNIFORM_NOISE).shortReach().isEmpty(), "noise takes no steps");
+  }
+
+  @Test
   void quantisationRoundsAndClampsIntoTheBall() {
     assertEquals(3, EpsilonBall.maxLevels(3.5f / 255f));
     assertEquals(8, EpsilonBall.maxLevels(8f / 255f));
