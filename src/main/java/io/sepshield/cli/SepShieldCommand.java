@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sep-shield", mixinStandardHelpOptions = true, version = "sep-shield 0.1.0",
     description = "Protects images against unauthorized model training (Self-Ensemble Protection, SEP-FA-VR).",
     subcommands = {TrainCommand.class, ProtectCommand.class, DemoCommand.class, EvaluateCommand.class,
-        ServeCommand.class, StreamDemoCommand.class, BenchCommand.class, SoakCommand.class})
+        ServeCommand.class, StreamDemoCommand.class, BenchCommand.class, SoakCommand.class, ReportCommand.class})
 public class SepShieldCommand {
 
   /** Errors a user can fix are reported as one line, not a stack trace. */

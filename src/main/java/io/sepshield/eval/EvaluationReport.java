@@ -77,9 +77,11 @@ public final class EvaluationReport {
       throws IOException {
     Files.createDirectories(out);
     writeJson(records, out.resolve("results.json"));
-    String command = records.isEmpty() ? "" : records.get(0).command();
+    // One command for an evaluation; several for records pooled from several (sep-shield report).
+    List<String> commands = records.stream().map(EvaluationRecord::command).distinct().toList();
     StringBuilder md = new StringBuilder("# Protection efficacy\n\n");
-    md.append(preamble).append("\n\nCommand:\n\n```\n").append(command).append("\n```\n\n");
+    md.append(preamble).append(commands.size() > 1 ? "\n\nCommands:\n\n```\n" : "\n\nCommand:\n\n```\n")
+        .append(commands.isEmpty() ? "" : String.join("\n", commands)).append("\n```\n\n");
     md.append("Accuracies are on the clean test set after the last epoch; \"best\" columns give the best epoch's "
         + "(what an appropriator who early-stops on clean validation data keeps). The clean-trained and the "
         + "protected-trained model of an architecture share the appropriator seed, and a defended row's "
@@ -88,10 +90,10 @@ public final class EvaluationReport {
     List<EvaluationCell> cells = EvaluationCell.group(records);
     int runs = cells.stream().mapToInt(c -> c.runs().size()).max().orElse(1);
     if (runs > 1) {
-      md.append(" Every setting was trained ").append(runs).append(" times, each run with its own seed (shared by "
-          + "its clean-trained and protected-trained model); the table gives mean ± sample standard deviation over "
-          + "the runs, the drop per run before averaging, and the figures show means. results.json holds every "
-          + "run.");
+      md.append(" Settings were trained up to ").append(runs).append(" times (the runs column), each run with its "
+          + "own appropriator seed or, in a pooled report, its own protecting run (a run's clean-trained and "
+          + "protected-trained model share the seed); the table gives mean ± sample standard deviation over the "
+          + "runs, the drop per run before averaging, and the figures show means. results.json holds every run.");
     }
     md.append("\n\n").append(table(records)).append('\n');
 

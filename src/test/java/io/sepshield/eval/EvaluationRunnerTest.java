@@ -288,7 +288,7 @@ class EvaluationRunnerTest {
     assertEquals(4, table.split("\n").length, "a header, a rule and one row per setting:\n" + table);
     EvaluationReport.write(records, out, train.classNames(), "test");
     assertEquals(4, EvaluationReport.readJson(out.resolve("results.json")).size());
-    assertTrue(Files.readString(out.resolve("report.md")).contains("trained 2 times"));
+    assertTrue(Files.readString(out.resolve("report.md")).contains("trained up to 2 times"));
     // Every figure carries its caption: the command, and the seeds of both runs where it shows several.
     List<EvaluationReport.Figure> figures = EvaluationReport.figures(records, train.classNames());
     assertFalse(figures.isEmpty());
