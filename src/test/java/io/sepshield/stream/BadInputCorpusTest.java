@@ -9,7 +9,6 @@ import io.sepshield.avro.ProtectionFailure;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.lifecycle.BundleHolder;
 import io.sepshield.lifecycle.ProtectionEngine;
-import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.reliability.BadInputCorpus;
@@ -23,16 +22,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -63,12 +54,8 @@ class BadInputCorpusTest {
 
   @TempDir
   Path stateDir;
-  TopologyTestDriver driver;
+  TopologyUnderTest topology;
   StreamMetrics metrics;
-  TestInputTopic<byte[], byte[]> uploads;
-  TestOutputTopic<String, ProtectedImage> protectedImages;
-  TestOutputTopic<byte[], byte[]> deadLetters;
-  TestOutputTopic<String, ProtectionFailure> failures;
 
   @BeforeAll
   static void engineAndRegistry() throws Exception {
@@ -87,24 +74,14 @@ class BadInputCorpusTest {
 
   @AfterEach
   void closeDriver() {
-    if (driver != null) {
-      driver.close();
+    if (topology != null) {
+      topology.close();
     }
   }
 
   void start(StreamSettings settings) {
     metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-    Properties props = ProtectionTopology.streamsConfig("sep-shield-corpus", "unused:9092", settings,
-        Duration.ofSeconds(10));
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, bundles, registry, metrics), props);
-    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
-    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
-    failures = driver.createOutputTopic(ProtectionTopology.FAILURES_TOPIC, new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectionFailure.class));
+    topology = TopologyUnderTest.start("sep-shield-corpus", stateDir, settings, bundles, registry, metrics);
   }
 
   static StreamSettings settings() {
@@ -126,7 +103,7 @@ class BadInputCorpusTest {
       for (BadInputCorpus.Upload u : c.uploads()) {
         long before = allocatedBytes();
         try {
-          uploads.pipeInput(new TestRecord<>(u.key(), u.value(), new RecordHeaders(u.headers())));
+          topology.uploads.pipeInput(new TestRecord<>(u.key(), u.value(), new RecordHeaders(u.headers())));
         } catch (RuntimeException e) {
           thrown.add(c.kind() + ": " + e);
         }
@@ -135,16 +112,16 @@ class BadInputCorpusTest {
         }
       }
     }
-    StreamFixtures.drain(driver, Duration.ofSeconds(3)); // max-delay flush of everything buffered
+    StreamFixtures.drain(topology.driver, Duration.ofSeconds(3)); // max-delay flush of everything buffered
     collect(verdicts);
 
     // The service still protects after the whole corpus.
     byte[] good = io.sepshield.data.PngCodec.encode(data.image(0), 1, 12, 12);
-    uploads.pipeInput(new TestRecord<>("after".getBytes(StandardCharsets.UTF_8), new BadInputCorpus(registry,
+    topology.uploads.pipeInput(new TestRecord<>("after".getBytes(StandardCharsets.UTF_8), new BadInputCorpus(registry,
         ProtectionTopology.UPLOADS_TOPIC, LIMITS).serialize(BadInputCorpus.upload("after-corpus", "image/png", good,
             data.label(0)))));
-    StreamFixtures.drain(driver, Duration.ofSeconds(3));
-    List<TestRecord<String, ProtectedImage>> after = protectedImages.readRecordsToList();
+    StreamFixtures.drain(topology.driver, Duration.ofSeconds(3));
+    List<TestRecord<String, ProtectedImage>> after = topology.protectedImages.readRecordsToList();
 
     List<Map<String, Object>> rows = verdicts.rows(cases, MAX_REJECT_ALLOCATION);
     CorpusVerdicts.write("bad_input_kinds", rows, COMMAND, "bad-input-kinds");
@@ -174,13 +151,13 @@ class BadInputCorpusTest {
 
   /** Every output read so far, matched to its kind. */
   private void collect(CorpusVerdicts verdicts) {
-    for (TestRecord<byte[], byte[]> r : deadLetters.readRecordsToList()) {
+    for (TestRecord<byte[], byte[]> r : topology.deadLetters.readRecordsToList()) {
       verdicts.deadLetter(r.headers());
     }
-    for (TestRecord<String, ProtectedImage> r : protectedImages.readRecordsToList()) {
+    for (TestRecord<String, ProtectedImage> r : topology.protectedImages.readRecordsToList()) {
       verdicts.protectedImage(r.headers(), r.value());
     }
-    for (TestRecord<String, ProtectionFailure> r : failures.readRecordsToList()) {
+    for (TestRecord<String, ProtectionFailure> r : topology.failures.readRecordsToList()) {
       verdicts.failureEvent(r.headers(), r.value().getReason());
     }
   }
@@ -227,15 +204,15 @@ class BadInputCorpusTest {
       };
       byte[] value = corpus.serialize(BadInputCorpus.upload(name, type, Files.readAllBytes(file), null));
       try {
-        uploads.pipeInput(new TestRecord<>(name.getBytes(StandardCharsets.UTF_8), value));
+        topology.uploads.pipeInput(new TestRecord<>(name.getBytes(StandardCharsets.UTF_8), value));
       } catch (RuntimeException ex) {
         problems.add(name + " threw " + ex);
         continue;
       }
       List<String> outcomes = new ArrayList<>();
-      deadLetters.readRecordsToList().forEach(r -> outcomes.add(CorpusVerdicts.header(r.headers(),
+      topology.deadLetters.readRecordsToList().forEach(r -> outcomes.add(CorpusVerdicts.header(r.headers(),
           DeadLetters.REASON) + " (" + CorpusVerdicts.header(r.headers(), DeadLetters.CAUSE) + ")"));
-      protectedImages.readRecordsToList().forEach(r -> outcomes.add(BadInputCorpus.PROTECTED + " ("
+      topology.protectedImages.readRecordsToList().forEach(r -> outcomes.add(BadInputCorpus.PROTECTED + " ("
           + r.value().getWidth() + "x" + r.value().getHeight() + "x" + r.value().getChannels()
           + (r.value().getHasAlpha() ? "+alpha" : "") + " " + r.value().getReductions() + ")"));
       table.append(name).append(" -> ").append(outcomes).append('\n');

@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.sepshield.avro.ProtectedImage;
-import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.DecodedUpload;
 import io.sepshield.data.ImageFormatException;
 import io.sepshield.data.PngCodec;
 import io.sepshield.data.UploadDecoder;
 import io.sepshield.lifecycle.BundleHolder;
 import io.sepshield.lifecycle.ProtectionEngine;
-import io.sepshield.registry.ConfluentAvroDeserializer;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.reliability.BadInputCorpus;
@@ -27,17 +25,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -83,10 +73,7 @@ class BadInputFuzzTest {
   static InMemorySchemaRegistry registryServer;
   static SchemaRegistryClient registry;
   static Path stateDir;
-  static TopologyTestDriver driver;
-  static TestInputTopic<byte[], byte[]> uploads;
-  static TestOutputTopic<String, ProtectedImage> protectedImages;
-  static TestOutputTopic<byte[], byte[]> deadLetters;
+  static TopologyUnderTest topology;
   static BadInputCorpus corpus;
 
   @BeforeAll
@@ -97,25 +84,16 @@ class BadInputFuzzTest {
     stateDir = Files.createTempDirectory("fuzz-state");
     StreamSettings settings = StreamSettings.defaults(64, Duration.ofSeconds(1)).withLimits(64 << 10,
         LIMITS.maxWidth(), LIMITS.maxHeight(), LIMITS.maxPixels());
-    Properties props = ProtectionTopology.streamsConfig("sep-shield-fuzz", "unused:9092", settings,
-        Duration.ofSeconds(10));
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    StreamMetrics metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, BundleHolder.serving(engine), registry,
-        metrics), props);
-    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
-    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
+    topology = TopologyUnderTest.start("sep-shield-fuzz", stateDir, settings, BundleHolder.serving(engine), registry,
+        new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
     corpus = new BadInputCorpus(registry, settings.uploadsTopic(), new BadInputCorpus.Limits(64 << 10, 256, 256,
         256 * 256, 4));
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (driver != null) {
-      driver.close();
+    if (topology != null) {
+      topology.close();
     }
     if (engine != null) {
       engine.close();
@@ -169,19 +147,19 @@ class BadInputFuzzTest {
 
   private static void oneOutcomeEach(List<byte[]> records) {
     for (int i = 0; i < records.size(); i++) {
-      uploads.pipeInput(new TestRecord<>(("fuzz-" + i).getBytes(StandardCharsets.UTF_8), records.get(i),
+      topology.uploads.pipeInput(new TestRecord<>(("fuzz-" + i).getBytes(StandardCharsets.UTF_8), records.get(i),
           new RecordHeaders().add(BadInputCorpus.KIND_HEADER, Integer.toString(i).getBytes(StandardCharsets.UTF_8))));
     }
-    StreamFixtures.drain(driver, Duration.ofSeconds(2)); // craft what was buffered
+    StreamFixtures.drain(topology.driver, Duration.ofSeconds(2)); // craft what was buffered
     List<String> outcomes = new ArrayList<>();
-    for (TestRecord<byte[], byte[]> r : deadLetters.readRecordsToList()) {
+    for (TestRecord<byte[], byte[]> r : topology.deadLetters.readRecordsToList()) {
       String reason = CorpusVerdicts.header(r.headers(), DeadLetters.REASON);
       assertNotNull(reason);
       assertNotEquals("PROTECTION_ERROR", reason, "a crafting failure is not bad input: "
           + CorpusVerdicts.header(r.headers(), DeadLetters.CAUSE));
       outcomes.add(CorpusVerdicts.header(r.headers(), BadInputCorpus.KIND_HEADER));
     }
-    for (TestRecord<String, ProtectedImage> r : protectedImages.readRecordsToList()) {
+    for (TestRecord<String, ProtectedImage> r : topology.protectedImages.readRecordsToList()) {
       ProtectedImage p = r.value();
       assertTrue(p.getMaxAbsDelta255() <= StreamFixtures.EPS255);
       outcomes.add(CorpusVerdicts.header(r.headers(), BadInputCorpus.KIND_HEADER));

@@ -3,13 +3,10 @@ package io.sepshield.stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.sepshield.avro.ProtectedImage;
-import io.sepshield.avro.UploadedImage;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
 import io.sepshield.lifecycle.BundleHolder;
 import io.sepshield.lifecycle.ProtectionEngine;
-import io.sepshield.registry.ConfluentAvroDeserializer;
-import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.EpsilonBall;
@@ -20,16 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -49,12 +37,8 @@ class EngineFailureTest {
 
   @TempDir
   Path stateDir;
-  TopologyTestDriver driver;
+  TopologyUnderTest topology;
   StreamMetrics metrics;
-  TestInputTopic<byte[], byte[]> uploads;
-  TestOutputTopic<String, ProtectedImage> protectedImages;
-  TestOutputTopic<byte[], byte[]> deadLetters;
-  ConfluentAvroSerializer<UploadedImage> serializer;
   /** The ids of every batch the engine was asked to craft, in order. */
   final List<List<String>> calls = new ArrayList<>();
 
@@ -74,40 +58,32 @@ class EngineFailureTest {
 
   @AfterEach
   void closeDriver() {
-    if (driver != null) {
-      driver.close();
+    if (topology != null) {
+      topology.close();
     }
   }
 
   void start(StreamSettings settings, ProtectionProcessor.EngineCall faulty) {
     metrics = new StreamMetrics();
-    Properties props = ProtectionTopology.streamsConfig("sep-shield-faults", "unused:9092", settings,
-        settings.slowestBatch());
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     ProtectionProcessor.EngineCall recorded = (e, batch) -> {
       calls.add(batch.ids());
       return faulty.protect(e, batch);
     };
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, BundleHolder.serving(engine), registry,
-        metrics, new ClaimCheck(ClaimCheck.Settings.none()), recorded), props);
-    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
-    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
-    serializer = new ConfluentAvroSerializer<>(registry);
-    serializer.configure(Map.of(), false);
+    // The settings' own slowest batch: one test is about the crafting budget.
+    topology = TopologyUnderTest.start("sep-shield-faults", stateDir, settings, settings.slowestBatch(),
+        ProtectionTopology.build(settings, BundleHolder.serving(engine), registry, metrics,
+            new ClaimCheck(ClaimCheck.Settings.none()), recorded), registry);
   }
 
   void send(String id, int image) {
-    uploads.pipeInput(id.getBytes(StandardCharsets.UTF_8), serializer.serialize(ProtectionTopology.UPLOADS_TOPIC,
-        StreamFixtures.pngUpload(data, image, id)));
+    topology.uploads.pipeInput(id.getBytes(StandardCharsets.UTF_8),
+        topology.serialize(StreamFixtures.pngUpload(data, image, id)));
   }
 
   /** Runs loops (1 ms of wall clock each) until the engine has been called {@code n} times or 50 loops passed. */
   void loopsUntilCalls(int n) {
     for (int i = 0; i < 50 && calls.size() < n; i++) {
-      driver.advanceWallClockTime(Duration.ofMillis(1));
+      topology.driver.advanceWallClockTime(Duration.ofMillis(1));
     }
   }
 
@@ -125,11 +101,11 @@ class EngineFailureTest {
     send("d", 3); // the buffer is full: the first attempt runs in this call
     assertEquals(1, calls.size(), "one engine call per loop");
     loopsUntilCalls(6);
-    driver.advanceWallClockTime(Duration.ofMillis(5)); // would show a seventh call
+    topology.driver.advanceWallClockTime(Duration.ofMillis(5)); // would show a seventh call
     assertEquals(List.of(List.of("a", "poison", "c", "d"), List.of("a", "poison", "c", "d"), List.of("a", "poison"),
         List.of("a"), List.of("poison"), List.of("c", "d")), calls, "retried once, then halves, then alone");
 
-    List<TestRecord<String, ProtectedImage>> out = protectedImages.readRecordsToList();
+    List<TestRecord<String, ProtectedImage>> out = topology.protectedImages.readRecordsToList();
     assertEquals(List.of("a", "c", "d"), out.stream().map(TestRecord::key).toList(), "its batch mates protected");
     for (TestRecord<String, ProtectedImage> r : out) {
       int i = List.of("a", "poison", "c", "d").indexOf(r.key());
@@ -137,7 +113,7 @@ class EngineFailureTest {
       int delta = EpsilonBall.maxAbsDelta(data.image(i), delivered);
       assertTrue(delta > 0 && delta <= StreamFixtures.EPS255, r.key() + ": " + delta);
     }
-    List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
+    List<TestRecord<byte[], byte[]>> dlq = topology.deadLetters.readRecordsToList();
     assertEquals(1, dlq.size());
     assertEquals("poison", new String(dlq.get(0).key(), StandardCharsets.UTF_8));
     assertEquals(RejectedUpload.PROTECTION_ERROR, new String(dlq.get(0).headers().lastHeader(DeadLetters.REASON)
@@ -145,7 +121,7 @@ class EngineFailureTest {
     assertTrue(new String(dlq.get(0).headers().lastHeader(DeadLetters.CAUSE).value(), StandardCharsets.UTF_8)
         .contains("native error on poison"));
     assertEquals(4, metrics.engineFailureCount(), "whole batch twice, the half with it, then it alone");
-    try (var left = driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+    try (var left = topology.driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
       assertFalse(left.hasNext(), "nothing left behind");
     }
   }
@@ -162,14 +138,15 @@ class EngineFailureTest {
     send("x", 0);
     send("y", 1);
     send("z", 2);
-    assertTrue(protectedImages.isEmpty(), "the first attempt failed; nothing forwarded");
-    try (var left = driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+    assertTrue(topology.protectedImages.isEmpty(), "the first attempt failed; nothing forwarded");
+    try (var left = topology.driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
       assertTrue(left.hasNext(), "the batch waits in the buffer for its retry");
     }
     loopsUntilCalls(2);
     assertEquals(List.of(List.of("x", "y", "z"), List.of("x", "y", "z")), calls);
-    assertEquals(List.of("x", "y", "z"), protectedImages.readRecordsToList().stream().map(TestRecord::key).toList());
-    assertTrue(deadLetters.isEmpty());
+    assertEquals(List.of("x", "y", "z"), topology.protectedImages.readRecordsToList().stream().map(TestRecord::key)
+        .toList());
+    assertTrue(topology.deadLetters.isEmpty());
     assertEquals(1, metrics.engineFailureCount());
     assertEquals(1, metrics.stats().batches());
   }
@@ -187,7 +164,7 @@ class EngineFailureTest {
     var used = metrics.registry().get(StreamMetrics.BUDGET_USED).summary();
     assertEquals(1, used.count());
     assertTrue(used.max() > 1, "more than its budget: " + used.max());
-    driver.close();
+    topology.close();
 
     // The default floor (2 min): the same batch is well within it.
     start(StreamSettings.defaults(2, Duration.ofHours(1)), ProtectionEngine::protect);

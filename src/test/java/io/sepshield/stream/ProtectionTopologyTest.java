@@ -11,8 +11,6 @@ import io.sepshield.data.ChwImage;
 import io.sepshield.data.ImageResize;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.data.PngCodec;
-import io.sepshield.registry.ConfluentAvroDeserializer;
-import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.CheckpointEnsemble;
@@ -24,20 +22,12 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.UnaryOperator;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.test.TestRecord;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -61,14 +51,9 @@ class ProtectionTopologyTest {
 
   @TempDir
   Path stateDir;
-  TopologyTestDriver driver;
+  TopologyUnderTest topology;
   StreamMetrics metrics;
   StreamStats stats;
-  TestInputTopic<byte[], byte[]> uploads;
-  TestOutputTopic<String, ProtectedImage> protectedImages;
-  TestOutputTopic<byte[], byte[]> deadLetters;
-  TestOutputTopic<String, ProtectionFailure> failures;
-  ConfluentAvroSerializer<UploadedImage> uploadSerializer;
 
   @BeforeAll
   static void engineAndRegistry() throws Exception {
@@ -90,8 +75,8 @@ class ProtectionTopologyTest {
 
   @AfterEach
   void closeDriver() {
-    if (driver != null) {
-      driver.close();
+    if (topology != null) {
+      topology.close();
     }
   }
 
@@ -102,19 +87,9 @@ class ProtectionTopologyTest {
   void start(StreamSettings settings, SchemaRegistryClient processorRegistry, BundleHolder holder) {
     metrics = new StreamMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     stats = metrics.stats();
-    Properties props = ProtectionTopology.streamsConfig("sep-shield-test", "unused:9092", settings,
-        Duration.ofSeconds(10));
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, holder, processorRegistry, metrics), props);
-    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
-    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
-    failures = driver.createOutputTopic(ProtectionTopology.FAILURES_TOPIC, new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectionFailure.class));
-    uploadSerializer = new ConfluentAvroSerializer<>(registry);
-    uploadSerializer.configure(Map.of(), false);
+    // The topics stay on the working registry when the processor's is unreachable.
+    topology = TopologyUnderTest.start("sep-shield-test", stateDir, settings, TopologyUnderTest.SLOWEST_BATCH,
+        ProtectionTopology.build(settings, holder, processorRegistry, metrics), registry);
   }
 
   void start(StreamSettings settings) {
@@ -122,12 +97,12 @@ class ProtectionTopologyTest {
   }
 
   byte[] bytes(UploadedImage upload) {
-    return uploadSerializer.serialize(ProtectionTopology.UPLOADS_TOPIC, upload);
+    return topology.serialize(upload);
   }
 
   void send(String key, byte[] value, String traceId) {
     Headers headers = new RecordHeaders().add("trace-id", traceId.getBytes(StandardCharsets.UTF_8));
-    uploads.pipeInput(new TestRecord<>(key.getBytes(StandardCharsets.UTF_8), value, headers));
+    topology.uploads.pipeInput(new TestRecord<>(key.getBytes(StandardCharsets.UTF_8), value, headers));
   }
 
   @Test
@@ -137,11 +112,11 @@ class ProtectionTopologyTest {
     UploadedImage unlabeled = StreamFixtures.pngUpload(data, 1, "up-1");
     unlabeled.setLabel(null);
     send("up-1", bytes(unlabeled), "trace-1");
-    assertTrue(protectedImages.isEmpty(), "two of three: still buffered");
+    assertTrue(topology.protectedImages.isEmpty(), "two of three: still buffered");
     assertEquals(0, stats.batches());
     send("up-2", bytes(StreamFixtures.pngUpload(data, 2, "up-2")), "trace-2");
 
-    List<TestRecord<String, ProtectedImage>> out = protectedImages.readRecordsToList();
+    List<TestRecord<String, ProtectedImage>> out = topology.protectedImages.readRecordsToList();
     assertEquals(List.of("up-0", "up-1", "up-2"), out.stream().map(TestRecord::key).toList());
     assertEquals(1, stats.batches());
     for (int i = 0; i < 3; i++) {
@@ -166,25 +141,25 @@ class ProtectionTopologyTest {
       assertTrue(maxDelta <= StreamFixtures.EPS255, "ε-bound on the published PNG: " + maxDelta);
       assertTrue(maxDelta > 0, "the image was actually perturbed");
     }
-    assertTrue(deadLetters.isEmpty());
+    assertTrue(topology.deadLetters.isEmpty());
   }
 
   @Test
   void partialBatchIsFlushedByTheWallClockPunctuator() {
     start(StreamSettings.defaults(10, MAX_DELAY));
     send("a", bytes(StreamFixtures.pngUpload(data, 3, "a")), "t");
-    driver.advanceWallClockTime(Duration.ofMillis(1000));
+    topology.driver.advanceWallClockTime(Duration.ofMillis(1000));
     send("b", bytes(StreamFixtures.pngUpload(data, 4, "b")), "t");
-    driver.advanceWallClockTime(Duration.ofMillis(500));
-    assertTrue(protectedImages.isEmpty(), "younger than the max delay");
-    driver.advanceWallClockTime(Duration.ofMillis(600)); // "a" is now 2.1 s old
-    assertEquals(List.of("a", "b"), keys(protectedImages));
+    topology.driver.advanceWallClockTime(Duration.ofMillis(500));
+    assertTrue(topology.protectedImages.isEmpty(), "younger than the max delay");
+    topology.driver.advanceWallClockTime(Duration.ofMillis(600)); // "a" is now 2.1 s old
+    assertEquals(List.of("a", "b"), keys(topology.protectedImages));
     assertEquals(1, stats.batches(), "both went in one batch");
-    try (var buffered = driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+    try (var buffered = topology.driver.getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
       assertFalse(buffered.hasNext(), "buffer emptied in the same step");
     }
-    driver.advanceWallClockTime(Duration.ofSeconds(10));
-    assertTrue(protectedImages.isEmpty(), "nothing is published twice");
+    topology.driver.advanceWallClockTime(Duration.ofSeconds(10));
+    assertTrue(topology.protectedImages.isEmpty(), "nothing is published twice");
   }
 
   @Test
@@ -193,7 +168,7 @@ class ProtectionTopologyTest {
     start(StreamSettings.defaults(1, MAX_DELAY));
     byte[] big = ImageResize.resize(data.image(5), 1, 12, 12, 30, 24);
     send("big", bytes(StreamFixtures.upload("big", "image/png", PngCodec.encode(big, 1, 30, 24), 1)), "t");
-    ProtectedImage p = protectedImages.readValue();
+    ProtectedImage p = topology.protectedImages.readValue();
     // Crafted within the send (batch size 1): the record's time covers the crafting, not the cached loop time (the
     // driver's mock clock, which arrival uses, may lag the real one, so no upper bound here).
     assertTrue(p.getProcessingMillis() >= 1, p.getProcessingMillis() + " ms");
@@ -217,7 +192,7 @@ class ProtectionTopologyTest {
     javax.imageio.ImageIO.write(rgba, "png", buffer);
     byte[] upload = buffer.toByteArray();
     send("rgba", bytes(StreamFixtures.upload("rgba", "image/png", upload, 2)), "t");
-    ProtectedImage q = protectedImages.readValue();
+    ProtectedImage q = topology.protectedImages.readValue();
     assertEquals(List.of(14, 20, 3, true), List.of(q.getHeight(), q.getWidth(), q.getChannels(), q.getHasAlpha()));
     io.sepshield.data.DecodedUpload sent = io.sepshield.data.UploadDecoder.decode(upload,
         io.sepshield.data.UploadDecoder.Options.DEFAULT);
@@ -256,8 +231,8 @@ class ProtectionTopologyTest {
     bad.forEach((key, value) -> send(key, value, "trace-" + key));
     send("good-1", bytes(StreamFixtures.pngUpload(data, 1, "good-1")), "g1");
 
-    assertEquals(List.of("good-0", "good-1"), keys(protectedImages));
-    List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
+    assertEquals(List.of("good-0", "good-1"), keys(topology.protectedImages));
+    List<TestRecord<byte[], byte[]>> dlq = topology.deadLetters.readRecordsToList();
     assertEquals(bad.size(), dlq.size(), "every bad record is dead-lettered, none dropped");
     long offset = 1; // good-0 is at offset 0
     for (TestRecord<byte[], byte[]> r : dlq) {
@@ -282,7 +257,7 @@ class ProtectionTopologyTest {
         DeadLetters.CAUSE));
 
     // The same failures as events for uploaders: keyed by upload id (or the record key where none could be read).
-    List<TestRecord<String, ProtectionFailure>> events = failures.readRecordsToList();
+    List<TestRecord<String, ProtectionFailure>> events = topology.failures.readRecordsToList();
     assertEquals(List.copyOf(bad.keySet()), events.stream().map(TestRecord::key).toList());
     offset = 1;
     for (TestRecord<String, ProtectionFailure> r : events) {
@@ -305,22 +280,23 @@ class ProtectionTopologyTest {
     start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.CONTINUE));
     send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t");
     send("ok", bytes(StreamFixtures.pngUpload(data, 0, "ok")), "t");
-    assertTrue(deadLetters.isEmpty());
+    assertTrue(topology.deadLetters.isEmpty());
     assertEquals(1, stats.skipped());
-    assertEquals(List.of("ok"), keys(protectedImages));
-    assertEquals("DESERIALIZATION_ERROR", failures.readValue().getReason(), "skipped, but the uploader is told");
-    driver.close();
+    assertEquals(List.of("ok"), keys(topology.protectedImages));
+    assertEquals("DESERIALIZATION_ERROR", topology.failures.readValue().getReason(),
+        "skipped, but the uploader is told");
+    topology.close();
 
     start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.CONTINUE).withFailuresTopic(null));
     send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t");
     assertEquals(1, stats.skipped());
-    assertTrue(failures.isEmpty(), "failure events turned off");
-    driver.close();
+    assertTrue(topology.failures.isEmpty(), "failure events turned off");
+    topology.close();
 
     start(StreamSettings.defaults(1, MAX_DELAY).withErrorStrategy(ErrorStrategy.FAIL));
     assertThrows(StreamsException.class, () -> send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t"));
-    assertTrue(deadLetters.isEmpty());
-    assertTrue(failures.isEmpty(), "nothing is published for a record that stops the stream");
+    assertTrue(topology.deadLetters.isEmpty());
+    assertTrue(topology.failures.isEmpty(), "nothing is published for a record that stops the stream");
     assertEquals(1, metrics.registry().get(StreamMetrics.REJECTED).tag("action", "fail")
         .tag("reason", RejectedUpload.DESERIALIZATION_ERROR).counter().count(), "why the stream stopped is counted");
   }
@@ -337,12 +313,12 @@ class ProtectionTopologyTest {
 
     // Uploaded a minute ago: the end-to-end latency starts at the upload's record timestamp.
     Instant uploadedAt = Instant.now().minusSeconds(60);
-    uploads.pipeInput(new TestRecord<>(utf8("m-0"), bytes(StreamFixtures.pngUpload(data, 0, "m-0")),
+    topology.uploads.pipeInput(new TestRecord<>(utf8("m-0"), bytes(StreamFixtures.pngUpload(data, 0, "m-0")),
         new RecordHeaders(), uploadedAt));
     send("junk", "junk".getBytes(StandardCharsets.UTF_8), "t");
-    uploads.pipeInput(new TestRecord<>(utf8("m-1"), bytes(StreamFixtures.pngUpload(data, 1, "m-1")),
+    topology.uploads.pipeInput(new TestRecord<>(utf8("m-1"), bytes(StreamFixtures.pngUpload(data, 1, "m-1")),
         new RecordHeaders(), uploadedAt));
-    assertEquals(List.of("m-0", "m-1"), keys(protectedImages));
+    assertEquals(List.of("m-0", "m-1"), keys(topology.protectedImages));
 
     String after = scrape();
     assertEquals(2, scraped(after, "sep_shield_images_protected_total"));
@@ -389,8 +365,8 @@ class ProtectionTopologyTest {
     byte[] valid = bytes(StreamFixtures.pngUpload(data, 0, "x"));
     RuntimeException e = assertThrows(RuntimeException.class, () -> send("x", valid, "t"));
     assertTrue(ProtectionProcessor.registryUnreachable(e), "the outage is what surfaced: " + e);
-    assertTrue(deadLetters.isEmpty(), "an outage is not bad data");
-    assertTrue(protectedImages.isEmpty());
+    assertTrue(topology.deadLetters.isEmpty(), "an outage is not bad data");
+    assertTrue(topology.protectedImages.isEmpty());
   }
 
   @Test
@@ -407,12 +383,12 @@ class ProtectionTopologyTest {
     holder.install(StreamFixtures.engine("bundle-16px", ensemble16, newClosed::incrementAndGet)); // mid-batch
     assertEquals(0, oldClosed.get(), "a is buffered for the old engine's shape");
     send("b", bytes(StreamFixtures.pngUpload(data16, 1, "b")), "t"); // crafted by the old engine too
-    driver.advanceWallClockTime(Duration.ofMillis(1)); // one batch per loop: b (another shape) on the next one
+    topology.driver.advanceWallClockTime(Duration.ofMillis(1)); // one batch per loop: b (another shape) on the next one
     send("c", bytes(StreamFixtures.pngUpload(data, 2, "c")), "t"); // after the boundary: the new engine
     send("d", bytes(StreamFixtures.pngUpload(data16, 3, "d")), "t");
-    driver.advanceWallClockTime(Duration.ofMillis(1));
+    topology.driver.advanceWallClockTime(Duration.ofMillis(1));
 
-    List<TestRecord<String, ProtectedImage>> out = protectedImages.readRecordsToList();
+    List<TestRecord<String, ProtectedImage>> out = topology.protectedImages.readRecordsToList();
     assertEquals(List.of("a", "b", "c", "d"), out.stream().map(TestRecord::key).toList());
     for (int i = 0; i < 4; i++) {
       ProtectedImage p = out.get(i).value();
@@ -430,7 +406,7 @@ class ProtectionTopologyTest {
     // No traffic: the punctuation tick adopts a new bundle without waiting for an upload.
     holder.install(StreamFixtures.engine("bundle-16px-2", ensemble16, newClosed::incrementAndGet));
     assertEquals(0, newClosed.get(), "leased by the processor");
-    driver.advanceWallClockTime(MAX_DELAY);
+    topology.driver.advanceWallClockTime(MAX_DELAY);
     assertEquals(1, newClosed.get());
   }
 
@@ -441,7 +417,7 @@ class ProtectionTopologyTest {
     BundleHolder holder = BundleHolder.serving(StreamFixtures.engine("bundle-16px", ensemble16, () -> {}));
     start(StreamSettings.defaults(3, MAX_DELAY), registry, holder);
     byte[] original = bytes(StreamFixtures.pngUpload(data, 0, "restored"));
-    var store = driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE);
+    var store = topology.driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE);
     store.put("restored", legacyPendingImage(2, "restored", data.label(0), 99, original, data.image(0)));
     byte[] v1 = bytes(StreamFixtures.pngUpload(data, 2, "restored-v1"));
     store.put("restored-v1", legacyPendingImage(1, "restored-v1", data.label(2), 97, v1, data.image(2)));
@@ -449,11 +425,11 @@ class ProtectionTopologyTest {
         12), 7));
     store.put("bad-label", legacyPendingImage(2, "bad-label", 7, 98, badLabel, data.image(1)));
     send("new", bytes(StreamFixtures.pngUpload(StreamFixtures.data16(), 0, "new")), "t");
-    driver.advanceWallClockTime(MAX_DELAY.plusMillis(1)); // the oldest shape first (the restored 12×12)...
-    driver.advanceWallClockTime(Duration.ofMillis(1)); // ...16×16 on the next loop
+    topology.driver.advanceWallClockTime(MAX_DELAY.plusMillis(1)); // the oldest shape first (the restored 12×12)...
+    topology.driver.advanceWallClockTime(Duration.ofMillis(1)); // ...16×16 on the next loop
 
     Map<String, ProtectedImage> out = new java.util.HashMap<>();
-    protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
+    topology.protectedImages.readRecordsToList().forEach(r -> out.put(r.key(), r.value()));
     assertEquals(java.util.Set.of("restored", "restored-v1", "new"), out.keySet());
     for (ProtectedImage p : out.values()) { // each at its own size, crafted by the 16×16 bundle
       int side = p.getId().equals("new") ? 16 : 12;
@@ -462,7 +438,7 @@ class ProtectionTopologyTest {
       assertEquals("bundle-16px", p.getBundleId());
     }
     assertEquals(2, stats.batches(), "one batch per image shape: 12×12 (two restored), 16×16");
-    List<TestRecord<byte[], byte[]>> dlq = deadLetters.readRecordsToList();
+    List<TestRecord<byte[], byte[]>> dlq = topology.deadLetters.readRecordsToList();
     assertEquals(1, dlq.size(), "a restored image that no longer fits is dead-lettered, not dropped");
     assertEquals("INVALID_LABEL", header(dlq.get(0), DeadLetters.REASON));
     assertArrayEquals(badLabel, dlq.get(0).value());
@@ -476,7 +452,7 @@ class ProtectionTopologyTest {
     start(StreamSettings.defaults(2, MAX_DELAY));
     byte[] value = bytes(StreamFixtures.pngUpload(data, 0, "one"));
     send("one", value, "t");
-    try (var buffered = driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
+    try (var buffered = topology.driver.<String, byte[]>getKeyValueStore(ProtectionTopology.BUFFER_STORE).all()) {
       byte[] stored = buffered.next().value;
       assertTrue(stored.length < value.length + 200, "record plus coordinates: " + stored.length + " vs "
           + value.length);
@@ -495,10 +471,10 @@ class ProtectionTopologyTest {
     for (int i = 0; i < 3; i++) {
       send("p-" + i, bytes(StreamFixtures.pngUpload(data, i, "p-" + i)), "t");
     }
-    assertEquals(List.of("p-0", "p-1"), keys(protectedImages));
+    assertEquals(List.of("p-0", "p-1"), keys(topology.protectedImages));
     assertEquals(1, stats.batches());
-    driver.advanceWallClockTime(Duration.ofMillis(1));
-    assertEquals(List.of("p-2"), keys(protectedImages));
+    topology.driver.advanceWallClockTime(Duration.ofMillis(1));
+    assertEquals(List.of("p-2"), keys(topology.protectedImages));
     assertEquals(2, stats.batches());
   }
 

@@ -15,8 +15,6 @@ import io.sepshield.data.UploadDecoder;
 import io.sepshield.jobs.FolderProtection;
 import io.sepshield.lifecycle.BundleHolder;
 import io.sepshield.lifecycle.ProtectionEngine;
-import io.sepshield.registry.ConfluentAvroDeserializer;
-import io.sepshield.registry.ConfluentAvroSerializer;
 import io.sepshield.registry.InMemorySchemaRegistry;
 import io.sepshield.registry.SchemaRegistryClient;
 import io.sepshield.sep.CheckpointEnsemble;
@@ -38,18 +36,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import javax.imageio.ImageIO;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -74,11 +63,7 @@ class UploadFormatsStreamTest {
 
   @TempDir
   Path tmp;
-  TopologyTestDriver driver;
-  TestInputTopic<byte[], byte[]> uploads;
-  TestOutputTopic<String, ProtectedImage> protectedImages;
-  TestOutputTopic<byte[], byte[]> deadLetters;
-  ConfluentAvroSerializer<UploadedImage> serializer;
+  TopologyUnderTest topology;
 
   @BeforeAll
   static void engineAndRegistry() throws Exception {
@@ -98,34 +83,23 @@ class UploadFormatsStreamTest {
 
   @AfterEach
   void closeDriver() {
-    if (driver != null) {
-      driver.close();
-      driver = null;
+    if (topology != null) {
+      topology.close();
+      topology = null;
     }
   }
 
   private void start(StreamSettings settings) {
     closeDriver();
-    Properties props = ProtectionTopology.streamsConfig("sep-shield-formats", "unused:9092", settings,
-        Duration.ofSeconds(10));
-    props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-    driver = new TopologyTestDriver(ProtectionTopology.build(settings, BundleHolder.serving(engine), registry,
-        new StreamMetrics(new SimpleMeterRegistry())), props);
-    uploads = driver.createInputTopic(settings.uploadsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-    protectedImages = driver.createOutputTopic(settings.protectedTopic(), new StringDeserializer(),
-        new ConfluentAvroDeserializer<>(registry, ProtectedImage.class));
-    deadLetters = driver.createOutputTopic(settings.deadLetterTopic(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
-    serializer = new ConfluentAvroSerializer<>(registry);
-    serializer.configure(Map.of(), false);
+    topology = TopologyUnderTest.start("sep-shield-formats", tmp.resolve("state"), settings,
+        BundleHolder.serving(engine), registry, new StreamMetrics(new SimpleMeterRegistry()));
   }
 
   /** Sends one upload (batch size 1: crafted at once) and returns what came out on the protected topic, or null. */
   private ProtectedImage protect(String id, String contentType, byte[] image) {
     UploadedImage upload = StreamFixtures.upload(id, contentType, image, 1);
-    uploads.pipeInput(id.getBytes(StandardCharsets.UTF_8), serializer.serialize(ProtectionTopology.UPLOADS_TOPIC,
-        upload));
-    return protectedImages.isEmpty() ? null : protectedImages.readValue();
+    topology.uploads.pipeInput(id.getBytes(StandardCharsets.UTF_8), topology.serialize(upload));
+    return topology.protectedImages.isEmpty() ? null : topology.protectedImages.readValue();
   }
 
   private static StreamSettings settings() {
@@ -291,7 +265,8 @@ class UploadFormatsStreamTest {
     byte[] u16b = TiffFixtures.gray16(w, h, board, ByteOrder.BIG_ENDIAN, 0); // like chessboard_GRAY_U16B.tif
     for (byte[] tif : List.of(u16, u16b)) {
       ProtectedImage p = protect("board-" + tif[0], "image/tiff", tif);
-      assertNotNull(p, "protected, not dead-lettered: " + (deadLetters.isEmpty() ? "" : deadLetters.readRecord()));
+      assertNotNull(p, "protected, not dead-lettered: " + (topology.deadLetters.isEmpty() ? ""
+          : topology.deadLetters.readRecord()));
       assertEquals(List.of(h, w, 1, false), List.of(p.getHeight(), p.getWidth(), p.getChannels(), p.getHasAlpha()));
       assertEquals("image/tiff", p.getOriginalContentType());
       assertEquals(List.of("16-bit samples reduced to 8-bit"), p.getReductions());
@@ -312,11 +287,11 @@ class UploadFormatsStreamTest {
 
     BufferedImage page = colour(8, 8, 4);
     assertNull(protect("multipage", "image/tiff", TiffFixtures.pages(page, page)));
-    TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+    TestRecord<byte[], byte[]> dead = topology.deadLetters.readRecord();
     assertEquals("multipage", new String(dead.key(), StandardCharsets.UTF_8));
     assertEquals(RejectedUpload.MULTI_FRAME, new String(dead.headers().lastHeader(DeadLetters.REASON).value(),
         StandardCharsets.UTF_8));
-    assertTrue(deadLetters.isEmpty());
+    assertTrue(topology.deadLetters.isEmpty());
   }
 
   @Test
