@@ -3,15 +3,22 @@
 
   bench/perturbation_probe.py probe DIR...                 linear separability of each set's perturbations
   bench/perturbation_probe.py class-consistent SRC DST     a class-consistent variant of SRC, for evaluate --protected
+  bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
+                                                           set's clean sources and on the set, tested on clean images
 
 Not part of the product; needs PyTorch (Debian's python3-torch, so run it with /usr/bin/python3).
 
 DIR, SRC: a crafted set as `evaluate` keeps it (OUT/protected-METHOD-epsE: images/labels IDX, classes.txt) of
 Fashion-MNIST training images. The clean source of every protected image is found again by nearest neighbour among
-the training images of its label (checked: max |delta| must not exceed eps), so delta = protected - clean.
+the training images of its label (checked: max |delta| must not exceed eps, read from the folder's name, e.g.
+protected-sep-fa-vr-eps16, else 8), so delta = protected - clean.
 
 probe: a multinomial logistic regression on delta alone (no image), 3,000 perturbations to fit, the rest held out.
 High held-out accuracy means the perturbations are a linearly separable "shortcut" (Yu et al., KDD 2022).
+
+linear: a multinomial logistic regression on the pixels, fitted once on the recovered clean sources and once on the
+protected images, each tested on the 10,000 clean test images: how much of the task a linear learner gets from the
+images alone, and whether the perturbation takes it away (what a network learns in its first epochs is close to this).
 
 class-consistent: delta' = clip(delta + eps * sign(mean of delta over the image's class), -eps, eps), then the
 image clipped to [0, 255]; same order, labels and classes, so `evaluate --protected DST` with the same --train,
@@ -21,6 +28,7 @@ An exploratory ablation, not a method of the engine.
 import functools
 import gzip
 import os
+import re
 import shutil
 import sys
 
@@ -28,13 +36,26 @@ import numpy as np
 import torch
 
 FMNIST = '/usr/share/datasets/fashion-mnist/'
-EPS = 8.0
+
+
+def eps_of(crafted):
+    """The set's radius in 1/255 from its folder name (evaluate writes protected-METHOD-epsE), else 8."""
+    m = re.search(r'eps(\d+(?:\.\d+)?)$', os.path.basename(os.path.normpath(crafted)))
+    return float(m.group(1)) if m else 8.0
 
 
 def idx(path):
     raw = gzip.open(path).read()
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(raw[3])]
     return raw[:4 + 4 * len(dims)], np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+
+@functools.cache
+def test_set():
+    """Fashion-MNIST's 10,000 test images (N x 784 floats) and labels."""
+    _, x = idx(FMNIST + 't10k-images-idx3-ubyte.gz')
+    _, y = idx(FMNIST + 't10k-labels-idx1-ubyte.gz')
+    return torch.tensor(x.reshape(len(x), -1), dtype=torch.float32), torch.tensor(y.astype(np.int64))
 
 
 @functools.cache
@@ -56,14 +77,15 @@ def load(crafted):
     for k in labels.unique():
         mine, pool = (labels == k).nonzero().squeeze(1), (y == k).nonzero().squeeze(1)
         clean[mine] = x[pool[torch.cdist(p[mine], x[pool]).argmin(1)]]
-    if (p - clean).abs().max() > EPS:
-        sys.exit(f'{crafted}: no clean source within {EPS:.0f}/255 for some image (not Fashion-MNIST training images?)')
+    eps = eps_of(crafted)
+    if (p - clean).abs().max() > eps:
+        sys.exit(f'{crafted}: no clean source within {eps:g}/255 for some image (not Fashion-MNIST training images?)')
     return p, labels, clean, header
 
 
 def probe(crafted):
     p, labels, clean, _ = load(crafted)
-    delta = (p - clean) / EPS  # in [-1, 1]
+    delta = (p - clean) / eps_of(crafted)  # in [-1, 1]
     order = torch.randperm(len(p), generator=torch.Generator().manual_seed(0))
     fit, held = order[:3000], order[3000:]
     w = torch.zeros(delta.shape[1], int(labels.max()) + 1, requires_grad=True)
@@ -82,14 +104,42 @@ def probe(crafted):
           f'alone: fit {acc(fit):.1f} %, held out {acc(held):.1f} %')
 
 
+def logistic(x, y, classes):
+    """A multinomial logistic regression (L-BFGS, small L2) on x; returns the predictor."""
+    w = torch.zeros(x.shape[1], classes, requires_grad=True)
+    b = torch.zeros(classes, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=300, line_search_fn='strong_wolfe')
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ w + b, y) + 1e-4 * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return lambda z: (z @ w + b).argmax(1)
+
+
+def linear(crafted):
+    p, labels, clean, _ = load(crafted)
+    tx, ty = test_set()
+    classes = int(labels.max()) + 1
+    acc = lambda predict: (predict(tx / 255) == ty).float().mean().item() * 100
+    on_clean = acc(logistic(clean / 255, labels, classes))
+    on_protected = acc(logistic(p / 255, labels, classes))
+    print(f'{crafted}: {len(p)} images, eps {eps_of(crafted):g}/255; linear model tested on the clean test set: '
+          f'trained on the clean sources {on_clean:.2f} %, on the protected set {on_protected:.2f} %')
+
+
 def class_consistent(src, dst):
     p, labels, clean, header = load(src)
+    eps = eps_of(src)
     delta = p - clean
     sign = torch.zeros_like(delta)
     for k in labels.unique():
         mine = (labels == k).nonzero().squeeze(1)
         sign[mine] = torch.sign(delta[mine].mean(0))
-    mixed = torch.clamp(clean + torch.clamp(delta + EPS * sign, -EPS, EPS), 0, 255).round()
+    mixed = torch.clamp(clean + torch.clamp(delta + eps * sign, -eps, eps), 0, 255).round()
     os.makedirs(dst, exist_ok=True)
     with gzip.open(dst + '/images-idx3-ubyte.gz', 'wb') as f:
         f.write(header + mixed.to(torch.uint8).numpy().tobytes())
@@ -105,6 +155,9 @@ if __name__ == '__main__':
     if len(sys.argv) >= 3 and sys.argv[1] == 'probe':
         for d in sys.argv[2:]:
             probe(d)
+    elif len(sys.argv) >= 3 and sys.argv[1] == 'linear':
+        for d in sys.argv[2:]:
+            linear(d)
     elif len(sys.argv) == 4 and sys.argv[1] == 'class-consistent':
         class_consistent(sys.argv[2], sys.argv[3])
     else:
