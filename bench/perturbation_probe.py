@@ -3,6 +3,7 @@
 
   bench/perturbation_probe.py probe DIR...                 linear separability of each set's perturbations
   bench/perturbation_probe.py class-consistent SRC DST     a class-consistent variant of SRC, for evaluate --protected
+  bench/perturbation_probe.py class-wise SRC DST           SRC's clean sources + a random class-wise pattern
   bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
                                                            set's clean sources and on the set, tested on clean images
 
@@ -24,6 +25,9 @@ class-consistent: delta' = clip(delta + eps * sign(mean of delta over the image'
 image clipped to [0, 255]; same order, labels and classes, so `evaluate --protected DST` with the same --train,
 --train-limit and --seed measures it (evaluate checks the order, the labels and max |delta| itself).
 An exploratory ablation, not a method of the engine.
+
+class-wise: SRC's clean sources + eps * a random +-1 pattern per class and pixel (torch seed 0), clipped to
+[0, 255]; written like class-consistent (exploratory: the simplest shortcut, perfectly predictive of the label).
 """
 import functools
 import gzip
@@ -131,6 +135,25 @@ def linear(crafted):
           f'trained on the clean sources {on_clean:.2f} %, on the protected set {on_protected:.2f} %')
 
 
+def write_like(src, dst, header, images):
+    """A set in evaluate's layout with SRC's labels and classes, for evaluate --protected."""
+    os.makedirs(dst, exist_ok=True)
+    with gzip.open(dst + '/images-idx3-ubyte.gz', 'wb') as f:
+        f.write(header + images.to(torch.uint8).numpy().tobytes())
+    for name in ('labels-idx1-ubyte.gz', 'classes.txt'):
+        shutil.copy(os.path.join(src, name), dst)
+
+
+def class_wise(src, dst):
+    _, labels, clean, header = load(src)
+    eps = eps_of(src)
+    signs = torch.randint(0, 2, (int(labels.max()) + 1, clean.shape[1]), generator=torch.Generator().manual_seed(0))
+    pattern = clean + eps * (signs.float() * 2 - 1)[labels]
+    images = torch.clamp(pattern, 0, 255).round()
+    write_like(src, dst, header, images)
+    print(f'{dst}: mean |delta| {(images - clean).abs().mean():.2f}/255, max {(images - clean).abs().max():.0f}/255')
+
+
 def class_consistent(src, dst):
     p, labels, clean, header = load(src)
     eps = eps_of(src)
@@ -140,11 +163,7 @@ def class_consistent(src, dst):
         mine = (labels == k).nonzero().squeeze(1)
         sign[mine] = torch.sign(delta[mine].mean(0))
     mixed = torch.clamp(clean + torch.clamp(delta + eps * sign, -eps, eps), 0, 255).round()
-    os.makedirs(dst, exist_ok=True)
-    with gzip.open(dst + '/images-idx3-ubyte.gz', 'wb') as f:
-        f.write(header + mixed.to(torch.uint8).numpy().tobytes())
-    for name in ('labels-idx1-ubyte.gz', 'classes.txt'):
-        shutil.copy(os.path.join(src, name), dst)
+    write_like(src, dst, header, mixed)
     agree = ((torch.sign(delta) == sign) & (delta != 0)).float().mean().item()
     print(f'{dst}: mean |delta| {delta.abs().mean():.2f} -> {(mixed - clean).abs().mean():.2f}/255, max '
           f'{(mixed - clean).abs().max():.0f}/255; the source agreed with its class sign on {agree * 100:.1f} % of pixels')
@@ -160,5 +179,7 @@ if __name__ == '__main__':
             linear(d)
     elif len(sys.argv) == 4 and sys.argv[1] == 'class-consistent':
         class_consistent(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == 'class-wise':
+        class_wise(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
