@@ -3,7 +3,7 @@
 
   bench/perturbation_probe.py probe DIR...                 linear separability of each set's perturbations
   bench/perturbation_probe.py class-consistent SRC DST     a class-consistent variant of SRC, for evaluate --protected
-  bench/perturbation_probe.py class-wise SRC DST           SRC's clean sources + a random class-wise pattern
+  bench/perturbation_probe.py class-wise SRC DST [CELL]    SRC's clean sources + a random class-wise pattern
   bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
                                                            set's clean sources and on the set, tested on clean images
 
@@ -26,8 +26,9 @@ image clipped to [0, 255]; same order, labels and classes, so `evaluate --protec
 --train-limit and --seed measures it (evaluate checks the order, the labels and max |delta| itself).
 An exploratory ablation, not a method of the engine.
 
-class-wise: SRC's clean sources + eps * a random +-1 pattern per class and pixel (torch seed 0), clipped to
-[0, 255]; written like class-consistent (exploratory: the simplest shortcut, perfectly predictive of the label).
+class-wise: SRC's clean sources + eps * a random +-1 pattern per class (torch seed 0), constant over CELL x CELL
+pixel squares (default 1: pixel-wise; 4 keeps a pattern that an appropriator's 2-pixel shift mostly preserves),
+clipped to [0, 255]; written like class-consistent (exploratory: the simplest shortcut, predictive of the label).
 """
 import functools
 import gzip
@@ -144,10 +145,13 @@ def write_like(src, dst, header, images):
         shutil.copy(os.path.join(src, name), dst)
 
 
-def class_wise(src, dst):
+def class_wise(src, dst, cell=1):
     _, labels, clean, header = load(src)
     eps = eps_of(src)
-    signs = torch.randint(0, 2, (int(labels.max()) + 1, clean.shape[1]), generator=torch.Generator().manual_seed(0))
+    side = int(clean.shape[1] ** 0.5)
+    cells = -(-side // cell)
+    signs = torch.randint(0, 2, (int(labels.max()) + 1, cells, cells), generator=torch.Generator().manual_seed(0))
+    signs = signs.repeat_interleave(cell, 1).repeat_interleave(cell, 2)[:, :side, :side].reshape(len(signs), -1)
     pattern = clean + eps * (signs.float() * 2 - 1)[labels]
     images = torch.clamp(pattern, 0, 255).round()
     write_like(src, dst, header, images)
@@ -179,7 +183,7 @@ if __name__ == '__main__':
             linear(d)
     elif len(sys.argv) == 4 and sys.argv[1] == 'class-consistent':
         class_consistent(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 4 and sys.argv[1] == 'class-wise':
-        class_wise(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == 'class-wise':
+        class_wise(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 1)
     else:
         sys.exit(__doc__)
