@@ -73,6 +73,21 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
         : curve.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
   }
 
+  /** {@link #cleanDefense}, with records that predate it read as "none" (their clean model was undefended). */
+  public String cleanModelDefense() {
+    return cleanDefense == null ? "none" : cleanDefense;
+  }
+
+  /** {@link #uploadSize}, with records that predate it read as 28x28 (all were crafted at the data's own size). */
+  public String craftedSize() {
+    return uploadSize == null ? "28x28" : uploadSize;
+  }
+
+  /** {@link #appropriatorInput}, with records that predate it read as the images as crafted. */
+  public String appropriatorView() {
+    return appropriatorInput == null ? AppropriatorInput.AS_UPLOADED.describe(craftedSize()) : appropriatorInput;
+  }
+
   /** {@link #featureLayer}, with records that predate it read as the penultimate layer. */
   public String alignedLayer() {
     return featureLayer == null ? "penultimate" : featureLayer;

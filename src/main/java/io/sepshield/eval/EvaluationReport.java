@@ -167,7 +167,7 @@ public final class EvaluationReport {
         String mean = repeated ? " (mean ± sd of " + c.runs().size() + ")" : "";
         // Named by the defense its clean-trained model was trained under (records from before 2026-12-01 have
         // none: their clean model was always the undefended one, so they share one curve).
-        String cleanDefense = r.cleanDefense() == null ? "none" : r.cleanDefense();
+        String cleanDefense = r.cleanModelDefense();
         String cleanName = r.arch() + " clean-trained" + (cleanDefense.equals("none") ? "" : " + " + cleanDefense);
         // The clean-trained reference of each defense, dashed, once per figure (every method shares it).
         if (cleanDone.add(cleanName)) {

@@ -165,10 +165,8 @@ public final class EvaluationRunner {
         && r.epochs() == spec.appropriator().epochs() && r.cleanCurve() != null
         && r.batchSize() == spec.appropriator().batchSize()
         && r.schedule().equals(spec.appropriator().schedule().cliName())
-        && defense.label().equals(r.cleanDefense() == null ? "none" : r.cleanDefense())
-        && spec.uploadSize().equals(r.uploadSize() == null ? "28x28" : r.uploadSize())
-        && input.equals(r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe(spec.uploadSize())
-            : r.appropriatorInput());
+        && defense.label().equals(r.cleanModelDefense()) && spec.uploadSize().equals(r.craftedSize())
+        && input.equals(r.appropriatorView());
   }
 
   public List<EvaluationRecord> run(Spec spec) {

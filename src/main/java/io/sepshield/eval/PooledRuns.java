@@ -103,10 +103,9 @@ public record PooledRuns(List<EvaluationRecord> records, List<String> notes) {
   /** What makes two records of one cell the same setting; older records' missing fields read as their defaults. */
   private static List<Object> setting(EvaluationRecord r) {
     return List.of(r.dataset(), r.trainImages(), r.testImages(), r.profile(), r.epochs(), r.craftingSettings(),
-        r.batchSize(), r.schedule(), r.uploadSize() == null ? "28x28" : r.uploadSize(),
-        r.appropriatorInput() == null ? AppropriatorInput.AS_UPLOADED.describe("28x28") : r.appropriatorInput(),
+        r.batchSize(), r.schedule(), r.craftedSize(), r.appropriatorView(),
         r.method().equals(EvaluationRunner.NONE) || r.method().equals(EvaluationRunner.GIVEN) ? ""
             : r.alignedLayer(),
-        r.cleanDefense() == null ? "none" : r.cleanDefense());
+        r.cleanModelDefense());
   }
 }
