@@ -11,6 +11,7 @@ import io.sepshield.eval.EvaluationRecord;
 import io.sepshield.eval.EvaluationRunner;
 import io.sepshield.jobs.ProtectedOutput;
 import io.sepshield.sep.CheckpointEnsemble;
+import io.sepshield.sep.ClassPattern;
 import io.sepshield.sep.CraftingAugmentation;
 import io.sepshield.sep.FeatureLayer;
 import io.sepshield.sep.Method;
@@ -58,6 +59,10 @@ public class EvaluateCommand implements Callable<Integer> {
       + "the profile's (cpu and paper: 1). The cpu profile's T = 10 steps reach no further than 10·α, so a run at "
       + "--eps 16 needs --alpha 2 to be comparable with --eps 8 at α = 1.")
   Float alpha;
+
+  @Option(names = "--class-pattern", defaultValue = "none", description = ClassPattern.USAGE
+      + ". Default: ${DEFAULT-VALUE}")
+  String classPattern;
 
   @Option(names = "--checkpoint-indices", split = ",", description = "The ensemble's checkpoints by index into the "
       + "bundle(s), oldest first, instead of the profile's n spread evenly (the budget T(n+M) follows n).")
@@ -202,7 +207,7 @@ public class EvaluateCommand implements Callable<Integer> {
     String bundleId = "";
     CraftingChoices choices = new CraftingChoices(TargetMap.parse(targets),
         CraftingAugmentation.parse(craftingAugment), checkpointIndices, FeatureLayer.parse(featureLayer),
-        alpha == null ? null : alpha / 255f);
+        alpha == null ? null : alpha / 255f, ClassPattern.parse(classPattern));
     try {
       if (crafts) {
         for (Path b : bundles) {

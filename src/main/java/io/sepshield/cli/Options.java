@@ -4,6 +4,7 @@ import ai.djl.Device;
 import io.sepshield.data.DataSources;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.model.DjlRuntime;
+import io.sepshield.sep.ClassPattern;
 import io.sepshield.sep.CraftingAugmentation;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
@@ -46,13 +47,18 @@ final class Options {
         + ". Default: ${DEFAULT-VALUE}")
     String augment;
 
+    @Option(names = "--class-pattern", defaultValue = "none", description = ClassPattern.USAGE
+        + ". Default: ${DEFAULT-VALUE}")
+    String classPattern;
+
     /** The profile's settings for {@code available} checkpoints, with the overrides given (g = half shift). */
     ProtectionSettings settings(int available, long seed) {
       ProtectionSettings base = Profile.parse(profile).settings(Method.parse(method), eps / 255f, available, seed);
       int[] chosen = checkpoints == null ? base.checkpoints() : Profile.evenlySpaced(checkpoints, available);
       return base.withAlpha(alpha == null ? base.alpha() : alpha / 255f)
           .withSteps(steps == null ? base.steps() : steps, innerSteps == null ? base.innerSteps() : innerSteps)
-          .withCheckpoints(chosen).withAugmentation(CraftingAugmentation.parse(augment));
+          .withCheckpoints(chosen).withAugmentation(CraftingAugmentation.parse(augment))
+          .withClassPattern(ClassPattern.parse(classPattern));
     }
 
     /** n: the --checkpoints override, else the profile's. */

@@ -21,10 +21,20 @@ import java.util.Optional;
  *     transformations); {@link CraftingAugmentation#NONE} is Algorithm 1 as written
  * @param featureLayer where feature alignment measures the features; {@link FeatureLayer#PENULTIMATE} is the paper's
  *     h(x). Feature-alignment methods only
+ * @param classPattern a fixed class-wise pattern that crafting keeps, within the same ε (beyond the paper);
+ *     {@link ClassPattern#NONE} is Algorithm 1 as written
  */
 public record ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps,
     int[] checkpoints, TargetMap targets, long seed, Preprocessing preprocessing, CraftingAugmentation augmentation,
-    FeatureLayer featureLayer) {
+    FeatureLayer featureLayer, ClassPattern classPattern) {
+
+  /** Settings without a class pattern. */
+  public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
+      TargetMap targets, long seed, Preprocessing preprocessing, CraftingAugmentation augmentation,
+      FeatureLayer featureLayer) {
+    this(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing, augmentation,
+        featureLayer, ClassPattern.NONE);
+  }
 
   /** Settings that align the penultimate features (or use no features at all). */
   public ProtectionSettings(Method method, float epsilon, float alpha, int steps, int innerSteps, int[] checkpoints,
@@ -64,6 +74,7 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
     preprocessing = preprocessing == null ? Preprocessing.DEFAULT : preprocessing;
     augmentation = augmentation == null ? CraftingAugmentation.NONE : augmentation;
     featureLayer = featureLayer == null ? FeatureLayer.PENULTIMATE : featureLayer;
+    classPattern = classPattern == null ? ClassPattern.NONE : classPattern;
     if (!featureLayer.isPenultimate() && !method.usesFeatureAlignment()) {
       throw new IllegalArgumentException("feature layer " + featureLayer + " applies to feature alignment only "
           + "(sep-fa, sep-fa-vr); " + method + " has no feature target: use the penultimate layer");
@@ -87,58 +98,68 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
 
   public ProtectionSettings withMethod(Method m) {
     return new ProtectionSettings(m, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withEpsilon(float eps) {
     return new ProtectionSettings(method, eps, alpha, steps, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withAlpha(float a) {
     return new ProtectionSettings(method, epsilon, a, steps, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withSteps(int t) {
     return new ProtectionSettings(method, epsilon, alpha, t, innerSteps, checkpoints, targets, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   /** T and M together: the budget knobs of Algorithm 1. */
   public ProtectionSettings withSteps(int t, int m) {
     return new ProtectionSettings(method, epsilon, alpha, t, m, checkpoints, targets, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withCheckpoints(int[] chosen) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, chosen, targets, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withTargets(TargetMap g) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, g, seed, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withSeed(long s) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, s, preprocessing,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withPreprocessing(Preprocessing p) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed, p,
-        augmentation, featureLayer);
+        augmentation, featureLayer, classPattern);
   }
 
   public ProtectionSettings withAugmentation(CraftingAugmentation a) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
-        preprocessing, a, featureLayer);
+        preprocessing, a, featureLayer, classPattern);
   }
 
   public ProtectionSettings withFeatureLayer(FeatureLayer layer) {
     return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
-        preprocessing, augmentation, layer);
+        preprocessing, augmentation, layer, classPattern);
+  }
+
+  public ProtectionSettings withClassPattern(ClassPattern pattern) {
+    return new ProtectionSettings(method, epsilon, alpha, steps, innerSteps, checkpoints, targets, seed,
+        preprocessing, augmentation, featureLayer, pattern);
+  }
+
+  /** The radius of the ball Algorithm 1 crafts in: ε, or what a class pattern leaves of it around its start. */
+  public float craftingRadius() {
+    return classPattern.craftingRadius(epsilon);
   }
 
   /**
@@ -146,11 +167,13 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
    * per outer step; its inner steps move only the look-ahead x̂), so T·α < ε leaves part of the budget unused.
    */
   public Optional<String> shortReach() {
-    if (method == Method.UNIFORM_NOISE || (long) steps * alpha >= epsilon * (1 - 1e-6f)) {
+    float radius = craftingRadius();
+    if (method == Method.UNIFORM_NOISE || (long) steps * alpha >= radius * (1 - 1e-6f)) {
       return Optional.empty();
     }
-    return Optional.of(String.format("note: %d steps of α = %.2f/255 reach at most %.2f/255 of ε = %.1f/255 "
-        + "(raise α or T to use the whole radius)", steps, alpha * 255f, steps * alpha * 255f, epsilon255()));
+    return Optional.of(String.format("note: %d steps of α = %.2f/255 reach at most %.2f/255 of %s = %.1f/255 "
+        + "(raise α or T to use the whole radius)", steps, alpha * 255f, steps * alpha * 255f,
+        classPattern.isNone() ? "ε" : "the radius left beside the class pattern", radius * 255f));
   }
 
   @Override
@@ -158,26 +181,28 @@ public record ProtectionSettings(Method method, float epsilon, float alpha, int 
     return o instanceof ProtectionSettings p && method == p.method && epsilon == p.epsilon && alpha == p.alpha
         && steps == p.steps && innerSteps == p.innerSteps && Arrays.equals(checkpoints, p.checkpoints)
         && targets.equals(p.targets) && seed == p.seed && preprocessing.equals(p.preprocessing)
-        && augmentation.equals(p.augmentation) && featureLayer.equals(p.featureLayer);
+        && augmentation.equals(p.augmentation) && featureLayer.equals(p.featureLayer)
+        && classPattern.equals(p.classPattern);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(method, epsilon, alpha, steps, innerSteps, Arrays.hashCode(checkpoints), targets, seed,
-        preprocessing, augmentation, featureLayer);
+        preprocessing, augmentation, featureLayer, classPattern);
   }
 
   /**
    * Every input of the protection, the target map included: crafted-set reuse ({@code evaluate}) compares this
    * string, so a setting missing here would let a set crafted under other settings be taken for this one. The
-   * preprocessing, the augmentation and the feature layer are named only when they are not the default, so that
-   * settings strings recorded before they existed still match.
+   * preprocessing, the augmentation, the feature layer and the class pattern are named only when they are not the
+   * default, so that settings strings recorded before they existed still match.
    */
   @Override
   public String toString() {
     return describeCore() + (preprocessing.isDefault() ? "" : " " + preprocessing)
         + (augmentation.isNone() ? "" : " augment=" + augmentation)
-        + (featureLayer.isPenultimate() ? "" : " layer=" + featureLayer);
+        + (featureLayer.isPenultimate() ? "" : " layer=" + featureLayer)
+        + (classPattern.isNone() ? "" : " class-pattern=" + classPattern);
   }
 
   private String describeCore() {

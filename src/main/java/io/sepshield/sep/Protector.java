@@ -209,7 +209,7 @@ public final class Protector {
         }
       }
       int[] targets = targetsFor(labels);
-      NDArray crafted = craftFrom(original, targets); // original lives on the ensemble's device, in scope
+      NDArray crafted = craftFrom(original, labels, targets); // original lives on the ensemble's device, in scope
       byte[] originalBytes = batch.rawPixels();
       byte[] protectedBytes = EpsilonBall.quantize(originalBytes, crafted, settings.epsilon());
       int size = batch.imageBytes();
@@ -268,12 +268,18 @@ public final class Protector {
   }
 
   /**
-   * The crafting loop on float images in [0,1], NCHW, of any size with 1 or 3 channels. Returns the crafted images (inside the ε-ball, not yet
-   * quantised), attached to {@code originals}' manager and device.
+   * The crafting loop on float images in [0,1], NCHW, of any size with 1 or 3 channels. Returns the crafted images
+   * (inside the ε-ball, not yet quantised), attached to {@code originals}' manager and device. Settings with a {@link
+   * ClassPattern} need the labels: use {@link #craft(NDArray, int[], int[])}.
    */
   public NDArray craft(NDArray originals, int[] targets) {
+    return craft(originals, null, targets);
+  }
+
+  /** {@link #craft(NDArray, int[])} with the labels y the settings' class pattern (if any) is keyed on. */
+  public NDArray craft(NDArray originals, int[] labels, int[] targets) {
     try (NDManager scope = ensemble.manager().newSubManager()) {
-      NDArray crafted = craftFrom(onDevice(originals, scope), targets);
+      NDArray crafted = craftFrom(onDevice(originals, scope), labels, targets);
       NDArray result = crafted.toDevice(originals.getDevice(), true);
       result.attach(originals.getManager());
       return result;
@@ -284,24 +290,44 @@ public final class Protector {
    * {@link #craft} on float images x0 that already live on the ensemble's device, in a scope the caller owns: the
    * crafted images and every temporary are attached to x0's manager (the temporaries freed as the loop goes), and x0
    * is not changed. Saves {@link #protect} one image-sized copy.
+   *
+   * <p>With a {@link ClassPattern}, the methods run unchanged from x0' = clip(x0 + sε·P_y) in the ball of radius
+   * (1 − s)ε around x0', a subset of x0's ε-ball.
    */
-  private NDArray craftFrom(NDArray x0, int[] targets) {
+  private NDArray craftFrom(NDArray x0, int[] labels, int[] targets) {
     if (targets.length != x0.getShape().get(0)) {
       throw new IllegalArgumentException(targets.length + " targets for " + x0.getShape().get(0) + " images");
     }
     InputAdapter.checkChannels(x0.getShape().get(1), ensemble.inputShape()[0]);
     Targets goal = new Targets(x0.getManager(), targets);
+    NDArray start = x0;
+    ClassPattern pattern = settings.classPattern();
+    if (!pattern.isNone()) {
+      if (labels == null || labels.length != targets.length) {
+        throw new IllegalArgumentException("the class pattern " + pattern + " needs one label per image");
+      }
+      try (NDManager scope = x0.getManager().newSubManager()) {
+        NDArray shift = pattern.signs(scope, labels, x0.getShape(), ensemble.inputShape(), settings.seed())
+            .toDevice(x0.getDevice(), false).muli(pattern.share() * settings.epsilon());
+        NDArray shifted = shift.addi(x0);
+        start = shifted.clip(0f, 1f);
+        start.attach(x0.getManager());
+      }
+    }
     // Every batch draws the same sequence, so a crafted image does not depend on the batches before it.
     augmenting = settings.augmentation().isNone() ? null : new Random(settings.seed() ^ 0x5DEECE66DL);
-    try (EpsilonBall ball = new EpsilonBall(x0, settings.epsilon())) {
+    try (EpsilonBall ball = new EpsilonBall(start, settings.craftingRadius())) {
       return switch (settings.method()) {
-        case UNIFORM_NOISE -> uniformNoise(x0, ball);
-        case BASELINE -> signedDescent(x0, ball, List.of(ensemble.last()), goal);
-        case SEP, SEP_FA -> signedDescent(x0, ball, members, goal);
-        case SEP_FA_VR -> sepFaVr(x0, ball, goal);
+        case UNIFORM_NOISE -> uniformNoise(start, ball);
+        case BASELINE -> signedDescent(start, ball, List.of(ensemble.last()), goal);
+        case SEP, SEP_FA -> signedDescent(start, ball, members, goal);
+        case SEP_FA_VR -> sepFaVr(start, ball, goal);
       };
     } finally {
       augmenting = null;
+      if (start != x0) {
+        start.close();
+      }
     }
   }
 
@@ -424,7 +450,7 @@ public final class Protector {
     Random random = new Random(settings.seed());
     float[] noise = new float[Math.toIntExact(x0.size())];
     for (int i = 0; i < noise.length; i++) {
-      noise[i] = (random.nextFloat() * 2f - 1f) * settings.epsilon();
+      noise[i] = (random.nextFloat() * 2f - 1f) * ball.epsilon();
     }
     NDArray delta = x0.getManager().create(noise, x0.getShape());
     return ball.project(x0.add(delta));

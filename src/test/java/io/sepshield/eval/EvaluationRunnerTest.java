@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import ai.djl.Device;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.report.Charts;
+import io.sepshield.sep.ClassPattern;
 import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.ProtectionSettings;
@@ -260,6 +261,20 @@ class EvaluationRunnerTest {
     assertThrows(IllegalArgumentException.class, () -> new CraftingChoices(null, null, null, null, 0f));
   }
 
+
+  @Test
+  void aClassPatternReachesEveryMethodAndKeepsTheBudget() {
+    ClassPattern half = new ClassPattern(0.5f, 4);
+    CraftingChoices withPattern = new CraftingChoices(null, null, null, null, null, half);
+    for (Method m : Method.values()) {
+      ProtectionSettings profile = EvaluationRunner.equalCompute(Profile.CPU, m, 8, 15, 0);
+      ProtectionSettings chosen = EvaluationRunner.equalCompute(Profile.CPU, withPattern, m, 8, 15, 0);
+      assertEquals(half, chosen.classPattern(), m.cliName());
+      assertEquals(profile.gradientEvaluationsPerImage(5), chosen.gradientEvaluationsPerImage(5), m.cliName());
+      assertEquals(profile.toString() + " class-pattern=share:0.5,cell:4", chosen.toString(),
+          "a set crafted without the pattern is not reused");
+    }
+  }
   @Test
   void repeatsTrainEverySettingWithItsOwnSeedAndTheTableAveragesThem(@TempDir Path out) throws Exception {
     LabeledImages train = TinyModels.textures(4, 20, 1, 31);
