@@ -6,6 +6,9 @@
   bench/perturbation_probe.py class-wise SRC DST [CELL]    SRC's clean sources + a random class-wise pattern
   bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
                                                            set's clean sources and on the set, tested on clean images
+  bench/perturbation_probe.py averaging-attack SRC DST CELL
+                                                           SRC with each class's mean shift per CELL x CELL square
+                                                           (against clean images from elsewhere) taken off
 
 Not part of the product; needs PyTorch (Debian's python3-torch, so run it with /usr/bin/python3).
 
@@ -29,6 +32,13 @@ An exploratory ablation, not a method of the engine.
 class-wise: SRC's clean sources + eps * a random +-1 pattern per class (torch seed 0), constant over CELL x CELL
 pixel squares (default 1: pixel-wise; 4 keeps a pattern that an appropriator's 2-pixel shift mostly preserves),
 clipped to [0, 255]; written like class-consistent (exploratory: the simplest shortcut, predictive of the label).
+
+averaging-attack: an appropriator who knows how `--class-pattern` works and its square size CELL (not the seed) and
+has clean images of the same classes from elsewhere (here: the Fashion-MNIST training images that are not sources of
+SRC). Per class and CELL x CELL square of the image, the mean of SRC's images minus the mean of those clean images
+estimates the class-wise shift (the pattern, and whatever class-consistent part the crafted perturbation has); it is
+taken off every image of the class, clipped to [0, 255]; written like class-consistent, so `evaluate --protected DST`
+measures what the protection keeps against this appropriator.
 """
 import functools
 import gzip
@@ -73,19 +83,25 @@ def training_set():
 
 def load(crafted):
     """Protected pixels, labels, recovered clean pixels (N x 784 floats in 0..255) and the IDX image header."""
+    return load_with_sources(crafted)[:4]
+
+
+def load_with_sources(crafted):
+    """load(), and the index in the training set of every image's clean source."""
     x, y = training_set()
     header, p = idx(crafted + '/images-idx3-ubyte.gz')
     _, labels = idx(crafted + '/labels-idx1-ubyte.gz')
     p = torch.tensor(p.reshape(len(p), -1), dtype=torch.float32)
     labels = torch.tensor(labels.astype(np.int64))
-    clean = torch.empty_like(p)
+    sources = torch.empty(len(p), dtype=torch.int64)
     for k in labels.unique():
         mine, pool = (labels == k).nonzero().squeeze(1), (y == k).nonzero().squeeze(1)
-        clean[mine] = x[pool[torch.cdist(p[mine], x[pool]).argmin(1)]]
+        sources[mine] = pool[torch.cdist(p[mine], x[pool]).argmin(1)]
+    clean = x[sources]
     eps = eps_of(crafted)
     if (p - clean).abs().max() > eps:
         sys.exit(f'{crafted}: no clean source within {eps:g}/255 for some image (not Fashion-MNIST training images?)')
-    return p, labels, clean, header
+    return p, labels, clean, header, sources
 
 
 def probe(crafted):
@@ -173,6 +189,33 @@ def class_consistent(src, dst):
           f'{(mixed - clean).abs().max():.0f}/255; the source agreed with its class sign on {agree * 100:.1f} % of pixels')
 
 
+def averaging_attack(src, dst, cell):
+    p, labels, clean, header, sources = load_with_sources(src)
+    x, y = training_set()
+    elsewhere = torch.ones(len(x), dtype=torch.bool)
+    elsewhere[sources] = False
+    side = int(p.shape[1] ** 0.5)
+    cells = -(-side // cell)
+    rows = torch.arange(side) // cell
+    square = (rows[:, None] * cells + rows[None, :]).reshape(-1)  # each pixel's square
+    per_square = torch.bincount(square, minlength=cells * cells).float()
+    attacked = p.clone()
+    shifts = []
+    for k in labels.unique():
+        mine = labels == k
+        diff = p[mine].mean(0) - x[elsewhere & (y == k)].mean(0)
+        shift = torch.zeros(cells * cells).index_add_(0, square, diff) / per_square
+        attacked[mine] -= shift[square]
+        shifts.append(shift)
+    images = torch.clamp(attacked, 0, 255).round()
+    write_like(src, dst, header, images)
+    shifts = torch.stack(shifts)
+    print(f'{dst}: estimated shifts per class and square: mean |shift| {shifts.abs().mean():.2f}/255, max '
+          f'{shifts.abs().max():.2f}/255; |protected - clean| mean {(p - clean).abs().mean():.2f} -> '
+          f'{(images - clean).abs().mean():.2f}/255, max {(p - clean).abs().max():.0f} -> '
+          f'{(images - clean).abs().max():.0f}/255')
+
+
 if __name__ == '__main__':
     torch.set_num_threads(1)
     if len(sys.argv) >= 3 and sys.argv[1] == 'probe':
@@ -183,6 +226,8 @@ if __name__ == '__main__':
             linear(d)
     elif len(sys.argv) == 4 and sys.argv[1] == 'class-consistent':
         class_consistent(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 5 and sys.argv[1] == 'averaging-attack':
+        averaging_attack(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) in (4, 5) and sys.argv[1] == 'class-wise':
         class_wise(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 1)
     else:
