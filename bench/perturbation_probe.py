@@ -38,7 +38,8 @@ has clean images of the same classes from elsewhere (here: the Fashion-MNIST tra
 SRC). Per class and CELL x CELL square of the image, the mean of SRC's images minus the mean of those clean images
 estimates the class-wise shift (the pattern, and whatever class-consistent part the crafted perturbation has); it is
 taken off every image of the class, clipped to [0, 255]; written like class-consistent, so `evaluate --protected DST`
-measures what the protection keeps against this appropriator.
+measures what the protection keeps against this appropriator. `evaluate --defenses class-mean:CELL` is the same attack
+inside the harness (any set, any method, the clean model under the same attack); this mode stays as its cross-check.
 """
 import functools
 import gzip

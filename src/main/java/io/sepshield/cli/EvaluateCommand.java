@@ -1,6 +1,7 @@
 package io.sepshield.cli;
 
 import io.sepshield.bundle.BundleLoader;
+import io.sepshield.data.DataSources;
 import io.sepshield.data.ImageResize;
 import io.sepshield.data.LabeledImages;
 import io.sepshield.eval.AppropriatorInput;
@@ -18,12 +19,15 @@ import io.sepshield.sep.Method;
 import io.sepshield.sep.Profile;
 import io.sepshield.sep.TargetMap;
 import io.sepshield.train.TrainingConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,6 +39,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
     description = "Measure clean test accuracy of models trained from scratch on protected vs clean training data.")
 public class EvaluateCommand implements Callable<Integer> {
+  /** --defense-reference: the rest of --train. */
+  static final String REST = "rest";
+
   @Option(names = "--bundle", defaultValue = "runs/bundles", split = ",",
       description = "Protecting-model bundle used to craft; a comma list crafts with the checkpoints of all of them "
           + "as one ensemble, in that order (e.g. a cross-architecture self-ensemble; same input shape and "
@@ -108,6 +115,16 @@ public class EvaluateCommand implements Callable<Integer> {
       + ". Default: ${DEFAULT-VALUE}")
   String defenses;
 
+  @Option(names = "--defense-reference", defaultValue = REST, description = "The clean images from elsewhere that "
+      + "defense class-mean averages against: '" + REST + "' (the images of --train outside the training subset) or "
+      + "a data spec (not --test: test images never reach training). Read only when a class-mean defense is listed. "
+      + "Default: ${DEFAULT-VALUE}")
+  String defenseReference;
+
+  @Option(names = "--defense-reference-limit", defaultValue = "0", description = "Class-balanced subset of the "
+      + "reference images (0 = all of them). Default: ${DEFAULT-VALUE}")
+  int defenseReferenceLimit;
+
   @Option(names = "--epochs", defaultValue = "8", description = "Appropriator epochs. Default: ${DEFAULT-VALUE}")
   int epochs;
 
@@ -168,6 +185,7 @@ public class EvaluateCommand implements Callable<Integer> {
     LabeledImages testData = Options.load(test, testLimit, runtime.seed);
     String trainName = Options.describe(train, trainLimit, trainData);
     String testName = Options.describe(test, testLimit, testData);
+    Supplier<LabeledImages> reference = defenseReference(trainData);
     if (uploadSize < 0) {
       throw new IllegalArgumentException("--upload-size must be 0 or positive, got " + uploadSize);
     }
@@ -223,8 +241,8 @@ public class EvaluateCommand implements Callable<Integer> {
         EvaluationRunner.Spec spec = new EvaluationRunner.Spec(trainData, trainName, testData, ensemble, bundleId,
             methodList, epsList, Profile.parse(profile),
             Arrays.stream(archs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList(),
-            Defenses.parseList(defenses), appropriator, runtime.seed, command, runtime.resolve(), batchSize, given,
-            out, repeats, input, choices);
+            Defenses.parseList(defenses, () -> input.apply(reference.get())), appropriator, runtime.seed, command,
+            runtime.resolve(), batchSize, given, out, repeats, input, choices);
         List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO)
             .reusingCleanModelsOf(cleanFrom == null ? List.of() : EvaluationReport.readJson(cleanFrom))
             .run(spec);
@@ -250,5 +268,47 @@ public class EvaluateCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * The clean reference images of defense class-mean, loaded once when first asked for: from --defense-reference,
+   * never the training subset's images nor the test data, upscaled like the uploads.
+   */
+  private Supplier<LabeledImages> defenseReference(LabeledImages trainSubset) {
+    LabeledImages[] loaded = new LabeledImages[1];
+    return () -> {
+      if (loaded[0] == null) {
+        try {
+          loaded[0] = loadDefenseReference(trainSubset);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot read --defense-reference " + defenseReference, e);
+        }
+      }
+      return loaded[0];
+    };
+  }
+
+  private LabeledImages loadDefenseReference(LabeledImages trainSubset) throws IOException {
+    String spec = defenseReference.equals(REST) ? train : defenseReference;
+    if (spec.equals(test)) {
+      throw new IllegalArgumentException("--defense-reference must not be the test data (" + test + ")");
+    }
+    LabeledImages images = DataSources.load(spec);
+    if (spec.equals(train)) {
+      images = DataSources.excluding(images, trainSubset);
+      if (images.size() == 0) {
+        throw new IllegalArgumentException("--train-limit takes every image of " + train + ", so no image is left "
+            + "for the class-mean reference; give --defense-reference SPEC");
+      }
+    }
+    if (defenseReferenceLimit > 0) {
+      images = DataSources.balancedSubset(images, defenseReferenceLimit, runtime.seed);
+    }
+    if (uploadSize > 0) {
+      images = AppropriatorInput.resize(images, uploadSize, uploadSize, ImageResize.Kernel.parse(uploadKernel));
+    }
+    System.err.printf("class-mean reference: %d clean images of %s%s%n", images.size(), spec,
+        spec.equals(train) ? " outside the training subset" : "");
+    return images;
   }
 }

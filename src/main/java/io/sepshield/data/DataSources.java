@@ -5,13 +5,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 
 /**
  * Loads a data set from a one-line spec, as given on the command line, and takes subsets of it.
@@ -75,6 +78,12 @@ public final class DataSources {
       throw new IllegalArgumentException("limit must not be negative: " + n);
     }
     return n >= data.size() ? data : data.slice(0, n);
+  }
+
+  /** The images of {@code data} whose ids are not among {@code taken}'s, in their order (e.g. the rest of a source). */
+  public static LabeledImages excluding(LabeledImages data, LabeledImages taken) {
+    Set<String> drop = new HashSet<>(taken.ids());
+    return data.select(IntStream.range(0, data.size()).filter(i -> !drop.contains(data.id(i))).toArray());
   }
 
   /**

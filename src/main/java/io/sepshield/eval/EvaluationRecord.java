@@ -47,6 +47,10 @@ import java.util.regex.Pattern;
  * @param appropriatorSchedule the appropriators' learning-rate schedule ({@code evaluate --appropriator-schedule}):
  *     "one-cycle" or "step" (the paper's); null in records written before it existed, which all trained one-cycle
  *     (see {@link #schedule})
+ * @param checkpointEpochs the protecting model's training epochs of the checkpoints crafting used, in the order of
+ *     the settings' checkpoint indices: what the indices mean, so that runs on bundles with other checkpoint
+ *     spacings can be compared ({@link PooledRuns}); null for none and given, and in records written before
+ *     2026-12-02
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -58,7 +62,7 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
     String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer,
-    String appropriatorSchedule) {
+    String appropriatorSchedule, List<Integer> checkpointEpochs) {
 
   private static final Pattern BATCH_OPTION = Pattern.compile("--appropriator-batch-size[ =](\\d+)");
 

@@ -26,6 +26,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -117,7 +118,7 @@ public final class EvaluationRunner {
 
   /** A protected training set and what it cost; {@code featureLayer} is empty where nothing was crafted. */
   record Crafted(LabeledImages images, String settings, long gradientEvaluations, double seconds,
-      double imagesPerSecond, double eps255, String featureLayer) {}
+      double imagesPerSecond, double eps255, String featureLayer, List<Integer> checkpointEpochs) {}
 
   private final PrintStream log;
   private final ModelFactory factory;
@@ -190,7 +191,7 @@ public final class EvaluationRunner {
     }
     for (String m : spec.methods()) {
       if (m.equals(NONE)) {
-        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0, ""));
+        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0, "", null));
         methodNames.add(NONE);
         continue;
       }
@@ -201,18 +202,20 @@ public final class EvaluationRunner {
     }
     // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
     // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
-    // come first, as they always did; the defended ones when first needed.
+    // come first, as they always did, where a row needs them; the defended ones when first needed.
     CleanModels clean = new CleanModels(spec, views, total, done);
-    for (int r = 0; r < spec.repeats(); r++) {
-      for (int a = 0; a < spec.archs().size(); a++) {
-        clean.get(Defenses.NONE, a, r);
+    if (cleanDefenses(spec).contains(Defenses.NONE.label())) {
+      for (int r = 0; r < spec.repeats(); r++) {
+        for (int a = 0; a < spec.archs().size(); a++) {
+          clean.get(Defenses.NONE, a, r);
+        }
       }
     }
     for (int s = 0; s < sets.size(); s++) {
       Crafted set = sets.get(s);
       String method = methodNames.get(s);
       for (Defense defense : spec.defenses()) {
-        LabeledImages defended = method.equals(NONE) ? null : defense.preprocess(views.train(set.images()));
+        LabeledImages defended = method.equals(NONE) ? null : defend(defense, views.train(set.images()), method);
         for (int a = 0; a < spec.archs().size(); a++) {
           String arch = spec.archs().get(a);
           for (int r = 0; r < spec.repeats(); r++) {
@@ -232,7 +235,8 @@ public final class EvaluationRunner {
                 spec.appropriator().epochs(), spec.bundle(), set.settings(), set.gradientEvaluations(),
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
                 model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
-                spec.appropriator().batchSize(), set.featureLayer(), spec.appropriator().schedule().cliName());
+                spec.appropriator().batchSize(), set.featureLayer(), spec.appropriator().schedule().cliName(),
+                set.checkpointEpochs());
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),
@@ -289,6 +293,8 @@ public final class EvaluationRunner {
     ProtectionSettings settings = protector.settings();
     String layer = settings.featureLayer().toString();
     long gradientEvaluations = settings.gradientEvaluationsPerImage(settings.checkpoints().length);
+    List<Integer> epochs = Arrays.stream(settings.checkpoints()).mapToObj(i -> spec.ensemble().get(i).epoch())
+        .toList();
     Path dir = spec.outDir() == null ? null : spec.outDir().resolve(craftedSetName(method.cliName(), eps255));
     CraftedSets.Inputs inputs = new CraftedSets.Inputs(spec.bundle(), method.cliName(), settings.toString(),
         spec.dataset(), spec.train().size(), CraftedSets.fingerprint(spec.train()), spec.seed(),
@@ -301,7 +307,7 @@ public final class EvaluationRunner {
           settings, was.craftingSeconds(), was.imagesPerSecond());
       writeStrip(spec, reused.get().images(), method.cliName(), eps255, settings.toString());
       return new Crafted(reused.get().images(), settings.toString(), gradientEvaluations, was.craftingSeconds(),
-          was.imagesPerSecond(), eps255, layer);
+          was.imagesPerSecond(), eps255, layer, epochs);
     }
     log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
     protector.craftingNotes().forEach(log::println);
@@ -325,7 +331,7 @@ public final class EvaluationRunner {
       }
     }
     return new Crafted(images, settings.toString(), gradientEvaluations, result.summary().seconds(),
-        result.summary().imagesPerSecond(), eps255, layer);
+        result.summary().imagesPerSecond(), eps255, layer, epochs);
   }
 
   private void warnOnUnevenCheckpoints(Spec spec) {
@@ -348,7 +354,7 @@ public final class EvaluationRunner {
 
   private Crafted given(Spec spec) {
     LabeledImages g = spec.given();
-    if (g.size() != spec.train().size() || !java.util.Arrays.equals(g.labels(), spec.train().labels())) {
+    if (g.size() != spec.train().size() || !Arrays.equals(g.labels(), spec.train().labels())) {
       throw new IllegalArgumentException("the protected set (" + g.size() + " images) is not the clean training set "
           + "(" + spec.train().size() + " images) in the same order with the same labels; use the same --train, "
           + "--train-limit and --seed as the protect run");
@@ -361,7 +367,7 @@ public final class EvaluationRunner {
     }
     log.printf("given protected set: max |δ| = %d/255%n", max);
     writeStrip(spec, g, GIVEN, max, "given protected set");
-    return new Crafted(g, "given", 0, 0, 0, max, "");
+    return new Crafted(g, "given", 0, 0, 0, max, "", null);
   }
 
   private void writeStrip(Spec spec, LabeledImages protectedImages, String method, float eps255, String settings) {
@@ -465,31 +471,47 @@ public final class EvaluationRunner {
         log.printf("[%d/%d] %s on the clean training set%s%s%n", ++done[0], total, name,
             defense == Defenses.NONE ? "" : " with defense " + defense.label(), runLabel(spec, repeat));
         LabeledImages data = defendedSets.computeIfAbsent(defense.label(),
-            k -> defense.preprocess(views.train(spec.train())));
+            k -> defend(defense, views.train(spec.train()), "the clean training set"));
         byArch[arch][repeat] = train(spec, views, name, data, defense, seed);
       }
       return byArch[arch][repeat];
     }
   }
 
-  /** Clean-trained models (undefended, and under each defense when any set is evaluated) plus protected ones. */
+  /** The defense applied to a training set, with what it took off in the log where it says so. */
+  private LabeledImages defend(Defense defense, LabeledImages images, String what) {
+    String note = defense.describeOn(images);
+    if (!note.isEmpty()) {
+      log.printf("%s on %s: %s%n", defense.label(), what, note);
+    }
+    return defense.preprocess(images);
+  }
+
+  /** Clean-trained models (one per defense the rows need) plus protected ones. */
   private static int countTrainings(Spec spec) {
     int protectedSets = spec.given() == null ? 0 : 1;
-    boolean anySet = protectedSets > 0;
     for (String m : spec.methods()) {
-      if (m.equals(NONE)) {
-        anySet = true;
-      } else {
-        protectedSets += spec.eps255().size();
-        anySet |= !spec.eps255().isEmpty();
-      }
+      protectedSets += m.equals(NONE) ? 0 : spec.eps255().size();
     }
-    Set<String> cleanDefenses = new HashSet<>(List.of(Defenses.NONE.label()));
-    if (anySet) {
-      spec.defenses().forEach(d -> cleanDefenses.add(d.label()));
-    }
-    int runs = cleanDefenses.size() + protectedSets * spec.defenses().size();
+    int runs = cleanDefenses(spec).size() + protectedSets * spec.defenses().size();
     return runs * spec.archs().size() * spec.repeats();
+  }
+
+  /**
+   * The defenses clean-trained models are needed under: those of the rows, i.e. every listed defense when any set
+   * is evaluated; without a set only the undefended model (what a run without rows always trained). A run whose
+   * defenses leave out none trains no undefended model it would not use.
+   */
+  private static Set<String> cleanDefenses(Spec spec) {
+    boolean anySet = spec.given() != null || spec.methods().stream().anyMatch(m -> m.equals(NONE)
+        || !spec.eps255().isEmpty());
+    Set<String> labels = new HashSet<>();
+    if (anySet) {
+      spec.defenses().forEach(d -> labels.add(d.label()));
+    } else {
+      labels.add(Defenses.NONE.label());
+    }
+    return labels;
   }
 
   private static void checkDisjointShapes(Spec spec) {

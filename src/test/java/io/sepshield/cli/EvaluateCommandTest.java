@@ -54,6 +54,34 @@ class EvaluateCommandTest {
     assertFalse(report.contains("batch 128"), report);
   }
 
+  @Test
+  void classMeanAveragesAgainstTheRestOfTheTrainingSourceAndNeverTheTestData(@TempDir Path out) throws Exception {
+    String train = "synthetic:classes=3,per-class=20,size=12,channels=1,seed=1";
+    String test = "synthetic:classes=3,per-class=10,size=12,channels=1,seed=2";
+    String[] base = {"evaluate", "--train", train, "--test", test, "--methods", "none", "--archs", "resnet8",
+        "--defenses", "class-mean:4", "--epochs", "1", "--device", "cpu", "--out", out.toString()};
+    String[] onTest = java.util.stream.Stream.concat(java.util.Arrays.stream(base),
+        java.util.stream.Stream.of("--train-limit", "24", "--defense-reference", test)).toArray(String[]::new);
+    assertTrue(runForError(onTest).contains("must not be the test data"));
+    String[] nothingLeft = java.util.stream.Stream.concat(java.util.Arrays.stream(base),
+        java.util.stream.Stream.of("--train-limit", "0")).toArray(String[]::new);
+    assertTrue(runForError(nothingLeft).contains("no image is left"));
+    String table = runForTable("evaluate", "--train", train, "--train-limit", "24", "--test", test, "--methods",
+        "none", "--archs", "resnet8", "--defenses", "class-mean:4", "--epochs", "1", "--device", "cpu", "--out",
+        out.toString());
+    assertTrue(table.contains("| none | 0 | resnet8 | class-mean:4 |"), table);
+  }
+
+  private static String runForError(String... args) {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    CommandLine cli = new CommandLine(new SepShieldCommand());
+    cli.setExecutionExceptionHandler(SepShieldCommand::reportError);
+    cli.setErr(new java.io.PrintWriter(err, true));
+    int rc = cli.execute(args);
+    assertEquals(1, rc, err.toString());
+    return err.toString();
+  }
+
   /** Runs the command line, stderr muted; returns stdout (the table) after checking the exit code. */
   private static String runForTable(String... args) {
     PrintStream stdout = System.out;

@@ -100,6 +100,19 @@ class DataSourcesTest {
   }
 
   @Test
+  void excludingKeepsTheRestOfASourceInItsOrder() {
+    LabeledImages data = SyntheticImages.generate(3, 5, 1, 4, 4, 1);
+    LabeledImages taken = DataSources.balancedSubset(data, 6, 2);
+    LabeledImages rest = DataSources.excluding(data, taken);
+    assertEquals(9, rest.size());
+    assertTrue(java.util.Collections.disjoint(rest.ids(), taken.ids()));
+    java.util.List<String> ids = new java.util.ArrayList<>(data.ids());
+    ids.removeAll(taken.ids());
+    assertEquals(ids, rest.ids());
+    assertArrayEquals(data.image(data.ids().indexOf(rest.id(0))), rest.image(0));
+  }
+
+  @Test
   void balancedSubsetIsStratifiedSeededAndOrdered() {
     // Unbalanced input: class 0 has 30 images, class 1 has 12, class 2 has only 3.
     LabeledImages base = SyntheticImages.generate(1, 45, 1, 4, 4, 1);

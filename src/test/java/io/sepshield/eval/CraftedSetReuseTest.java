@@ -79,6 +79,9 @@ class CraftedSetReuseTest {
     assertEquals(a.craftingSeconds(), b.craftingSeconds());
     assertEquals(a.craftingImagesPerSecond(), b.craftingImagesPerSecond());
     assertEquals(a.craftingSettings(), b.craftingSettings());
+    // The FAST profile's checkpoints of a bundle with checkpoints after epochs 1 and 2, crafted or reused.
+    assertEquals(List.of(1, 2), a.checkpointEpochs());
+    assertEquals(List.of(1, 2), b.checkpointEpochs());
     // Trained on the same pixels with the same seed: the same model.
     assertEquals(a.protectedCurve(), b.protectedCurve());
 

@@ -146,6 +146,81 @@ class DefenseTest {
     assertEquals(0.5, mean / 4000, 0.03); // Beta(a, a) is symmetric around 1/2
   }
 
+  /** n gray 14x14 images per class of k classes, random smooth-ish content, ids from the prefix. */
+  private static LabeledImages grayImages(int perClass, int classes, long seed, String prefix) {
+    int n = perClass * classes;
+    byte[] px = new byte[n * 14 * 14];
+    int[] labels = new int[n];
+    Random random = new Random(seed);
+    for (int i = 0; i < n; i++) {
+      labels[i] = i % classes;
+      int base = 40 + 60 * labels[i];
+      for (int p = 0; p < 196; p++) {
+        px[i * 196 + p] = (byte) (base + random.nextInt(60));
+      }
+    }
+    return new LabeledImages(1, 14, 14, px, labels, List.of("a", "b", "c"), LabeledImages.indexIds(prefix, n));
+  }
+
+  @Test
+  void classMeanTakesAClassPatternOffAndLeavesCleanImagesNearlyAsTheyWere() {
+    LabeledImages clean = grayImages(200, 3, 1, "train");
+    LabeledImages reference = grayImages(400, 3, 2, "elsewhere");
+    // A class pattern of +-8 over 7x7 squares, a different sign layout per class.
+    byte[] patterned = clean.rawPixels().clone();
+    for (int i = 0; i < clean.size(); i++) {
+      for (int y = 0; y < 14; y++) {
+        for (int x = 0; x < 14; x++) {
+          int sign = ((y / 7) * 2 + x / 7 + clean.label(i)) % 2 == 0 ? 1 : -1;
+          int p = i * 196 + y * 14 + x;
+          patterned[p] = (byte) ((patterned[p] & 0xff) + 8 * sign);
+        }
+      }
+    }
+    LabeledImages withPattern = clean.withPixels(patterned);
+    ClassMeanDefense defense = new ClassMeanDefense(7, reference);
+    assertEquals("class-mean:7", defense.label());
+    assertEquals(8.0, meanAbsDiff(clean, withPattern), 1e-9);
+    // The pattern is gone up to the sampling noise of two sets' means (about 17/sqrt(200 * 49) levels).
+    assertTrue(meanAbsDiff(clean, defense.preprocess(withPattern)) < 1, "" + meanAbsDiff(clean,
+        defense.preprocess(withPattern)));
+    assertTrue(meanAbsDiff(clean, defense.preprocess(clean)) < 1);
+    java.util.regex.Matcher shift = java.util.regex.Pattern.compile("mean ([0-9.]+)/255")
+        .matcher(defense.describeOn(withPattern));
+    assertTrue(shift.find(), defense.describeOn(withPattern));
+    assertEquals(8.0, Double.parseDouble(shift.group(1)), 0.5);
+    // Pixel by pixel it also works, with the larger noise of per-pixel means (about 1.5 levels); one square over the
+    // whole image averages +8 and -8 away and takes nothing off.
+    assertTrue(meanAbsDiff(clean, new ClassMeanDefense(1, reference).preprocess(withPattern)) < 2.5);
+    assertTrue(meanAbsDiff(clean, new ClassMeanDefense(14, reference).preprocess(withPattern)) > 7);
+    // The plain attack imprints the sampling error of the class means on clean images; at 3 standard errors the
+    // thresholded one leaves clean images (nearly) alone and still takes the pattern off.
+    ClassMeanDefense thresholded = new ClassMeanDefense(7, 3, reference);
+    assertEquals("class-mean:7:3", thresholded.label());
+    double plainOnClean = meanAbsDiff(clean, defense.preprocess(clean));
+    double thresholdedOnClean = meanAbsDiff(clean, thresholded.preprocess(clean));
+    assertTrue(plainOnClean > 0.05 && thresholdedOnClean < plainOnClean / 4, plainOnClean + " vs "
+        + thresholdedOnClean);
+    assertTrue(meanAbsDiff(clean, thresholded.preprocess(withPattern)) < 1);
+    assertTrue(thresholded.describeOn(clean).contains("standard errors"), thresholded.describeOn(clean));
+  }
+
+  @Test
+  void classMeanRefusesReferencesOfAnotherShapeOrWithoutAClass() {
+    LabeledImages clean = grayImages(10, 3, 1, "train");
+    LabeledImages twoClasses = grayImages(10, 3, 2, "ref").select(java.util.stream.IntStream.range(0, 30)
+        .filter(i -> i % 3 != 2).toArray());
+    assertThrows(IllegalArgumentException.class, () -> new ClassMeanDefense(7, twoClasses).preprocess(clean));
+    assertThrows(IllegalArgumentException.class, () -> new ClassMeanDefense(7, TinyModels.textures(2, 3, 1, 4))
+        .preprocess(clean));
+    assertThrows(IllegalArgumentException.class, () -> new ClassMeanDefense(0, clean));
+    assertThrows(IllegalArgumentException.class, () -> Defenses.parse("class-mean:7"));
+    assertEquals(List.of("none", "class-mean:4", "class-mean:4:2.5"), Defenses.parseList(
+        "none,class-mean:4,class-mean:4:2.5", () -> clean).stream().map(Defense::label).toList());
+    assertThrows(IllegalArgumentException.class, () -> Defenses.parse("class-mean:4:-1", () -> clean));
+    assertThrows(IllegalArgumentException.class, () -> Defenses.parse("class-mean:4:1:2", () -> clean));
+  }
+
   @Test
   void specsParseAndBadOnesAreRefused() {
     assertEquals(List.of("none", "jpeg:75", "bits:3", "gray", "blur:1.0", "cutout:8", "mixup:1.0"),

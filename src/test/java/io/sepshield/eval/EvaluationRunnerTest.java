@@ -276,6 +276,20 @@ class EvaluationRunnerTest {
     }
   }
   @Test
+  void aRunWhoseDefensesLeaveOutNoneTrainsNoUndefendedModel() {
+    LabeledImages train = TinyModels.textures(4, 8, 1, 31);
+    LabeledImages test = TinyModels.textures(4, 4, 1, 32);
+    EvaluationRunner.Spec spec = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of("none"),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(new BitDepthDefense(1)), epochs(1, 16), 3, "test-command",
+        Device.cpu(), 32, null, null, 1);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    List<EvaluationRecord> records = new EvaluationRunner(new PrintStream(log, true), TINY).run(spec);
+    assertEquals(List.of("bits:1"), records.stream().map(EvaluationRecord::defense).toList());
+    assertTrue(log.toString().contains("[1/1] tiny on the clean training set with defense bits:1"), log.toString());
+    assertFalse(log.toString().contains("/2]"), log.toString());
+  }
+
+  @Test
   void repeatsTrainEverySettingWithItsOwnSeedAndTheTableAveragesThem(@TempDir Path out) throws Exception {
     LabeledImages train = TinyModels.textures(4, 20, 1, 31);
     LabeledImages test = TinyModels.textures(4, 20, 1, 32);
@@ -361,6 +375,6 @@ class EvaluationRunnerTest {
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
         "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null,
-        null);
+        null, null);
   }
 }

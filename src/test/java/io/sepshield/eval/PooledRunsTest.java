@@ -44,12 +44,43 @@ class PooledRunsTest {
         .size());
   }
 
+  @Test
+  void otherCheckpointIndicesPoolWhenBothRecordsNameTheSameEpochs() {
+    String even = EARLY.replace("0, 1, 2, 3, 4", "1, 3, 5, 7, 9");
+    // A five-checkpoint bundle (every second epoch) against a ten-checkpoint one (every epoch), both epochs 2..10.
+    EvaluationRecord fiveOfFive = withEpochs(record("sep-fa-vr", "b5", 11, EARLY, 0.3), List.of(2, 4, 6, 8, 10));
+    EvaluationRecord fiveOfTen = withEpochs(record("sep-fa-vr", "b10", 11, even, 0.5), List.of(2, 4, 6, 8, 10));
+    PooledRuns pooled = PooledRuns.of(List.of(List.of(fiveOfFive), List.of(fiveOfTen)));
+    assertEquals(2, pooled.records().size());
+    assertTrue(pooled.notes().get(0).contains("checkpoint indices differ but name the same epochs"),
+        pooled.notes().toString());
+    // Other epochs, or a record that does not know its epochs, are still another setting.
+    EvaluationRecord oddEpochs = withEpochs(record("sep-fa-vr", "b10", 11, even, 0.5), List.of(1, 3, 5, 7, 9));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PooledRuns.of(List.of(List.of(fiveOfFive), List.of(oddEpochs))));
+    assertTrue(e.getMessage().contains("checkpoint-epochs=[1, 3, 5, 7, 9]"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> PooledRuns.of(List.of(List.of(fiveOfFive),
+        List.of(record("sep-fa-vr", "b10", 11, even, 0.5)))));
+    // Same indices, epochs known on one side only: compared as before, by index.
+    assertEquals(2, PooledRuns.of(List.of(List.of(fiveOfFive), List.of(record("sep-fa-vr", "b6", 11, EARLY, 0.4))))
+        .records().size());
+  }
+
+  private static EvaluationRecord withEpochs(EvaluationRecord r, List<Integer> epochs) {
+    return new EvaluationRecord(r.dataset(), r.trainImages(), r.testImages(), r.method(), r.profile(), r.eps(),
+        r.arch(), r.defense(), r.cleanTrainedAcc(), r.protectedAcc(), r.seed(), r.repeat(), r.command(), r.epochs(),
+        r.bundle(), r.craftingSettings(), r.gradientEvaluationsPerImage(), r.craftingSeconds(),
+        r.craftingImagesPerSecond(), r.trainSeconds(), r.cleanCurve(), r.protectedCurve(), r.confusion(),
+        r.cleanDefense(), r.bestAcc(), r.cleanBestAcc(), r.uploadSize(), r.appropriatorInput(),
+        r.appropriatorBatchSize(), r.featureLayer(), r.appropriatorSchedule(), epochs);
+  }
+
   private static EvaluationRecord record(String method, String bundle, long seed, String settings, double acc) {
     double clean = 0.89;
     boolean none = method.equals("none");
     return new EvaluationRecord("fashion-mnist:train (balanced subset of 4000)", 4000, 10000, method,
         none ? "" : "cpu", none ? 0 : 8, "resnet8", "none", clean, none ? clean : acc, seed, 0,
         "sep-shield evaluate --bundle " + bundle, 30, bundle, settings, 100, 1, 1, 1, List.of(acc), List.of(acc),
-        null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, none ? "" : "penultimate", null);
+        null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, none ? "" : "penultimate", null, null);
   }
 }
