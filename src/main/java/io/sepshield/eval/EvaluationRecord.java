@@ -49,8 +49,8 @@ import java.util.regex.Pattern;
  *     (see {@link #schedule})
  * @param checkpointEpochs the protecting model's training epochs of the checkpoints crafting used, in the order of
  *     the settings' checkpoint indices: what the indices mean, so that runs on bundles with other checkpoint
- *     spacings can be compared ({@link PooledRuns}); null for none and given, and in records written before
- *     2026-12-02
+ *     spacings can be compared ({@link PooledRuns}); null for none and given, and in records written before it
+ *     was recorded (commit 9d12954, 2026-12-02)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
