@@ -21,6 +21,9 @@ public final class ClassMeanDefense implements Defense {
   private final int cell;
   private final double threshold;
   private final LabeledImages reference;
+  /** The squares of the reference's shape, and the reference's statistics over them: the same for every set. */
+  private final Grid grid;
+  private final Stats referenceStats;
 
   /**
    * @param cell the square size C in pixels, at least 1
@@ -40,6 +43,8 @@ public final class ClassMeanDefense implements Defense {
     this.cell = cell;
     this.threshold = threshold;
     this.reference = reference;
+    this.grid = new Grid(reference.channels(), reference.height(), reference.width(), cell);
+    this.referenceStats = grid.stats(reference);
   }
 
   /** The plain attack: the whole difference of the means is taken off. */
@@ -64,8 +69,7 @@ public final class ClassMeanDefense implements Defense {
 
   @Override
   public LabeledImages preprocess(LabeledImages images) {
-    Grid grid = new Grid(images, reference, cell);
-    double[][] shifts = shifts(grid, images);
+    double[][] shifts = estimate(images).shifts();
     byte[] in = images.rawPixels();
     byte[] out = new byte[in.length];
     int size = images.imageBytes();
@@ -87,10 +91,8 @@ public final class ClassMeanDefense implements Defense {
   /** The mean and largest shift taken off, over classes, channels and squares, and before the threshold. */
   @Override
   public String describeOn(LabeledImages images) {
-    Grid grid = new Grid(images, reference, cell);
-    double[][] shifts = shifts(grid, images);
-    Stats a = grid.stats(images);
-    Stats b = grid.stats(reference);
+    Estimate estimate = estimate(images);
+    double[][] shifts = estimate.shifts();
     double sum = 0;
     double raw = 0;
     double max = 0;
@@ -100,7 +102,7 @@ public final class ClassMeanDefense implements Defense {
       if (shifts[k] != null) {
         for (int s = 0; s < shifts[k].length; s++) {
           sum += Math.abs(shifts[k][s]);
-          raw += Math.abs(a.mean(k, s) - b.mean(k, s));
+          raw += Math.abs(estimate.differences()[k][s]);
           max = Math.max(max, Math.abs(shifts[k][s]));
           kept += shifts[k][s] != 0 ? 1 : 0;
           count++;
@@ -114,10 +116,21 @@ public final class ClassMeanDefense implements Defense {
         EvaluationRunner.fmt(threshold), raw / Math.max(1, count));
   }
 
-  /** Per class present in {@code images}, the shift of each square; null for an absent class. */
-  private double[][] shifts(Grid grid, LabeledImages images) {
+  /**
+   * Per class present in {@code images} and square, the difference of the means and the shift taken off (the
+   * difference itself, or soft-thresholded); null rows for an absent class.
+   */
+  private record Estimate(double[][] differences, double[][] shifts) {}
+
+  private Estimate estimate(LabeledImages images) {
+    if (images.channels() != reference.channels() || images.height() != reference.height()
+        || images.width() != reference.width() || !images.classNames().equals(reference.classNames())) {
+      throw new IllegalArgumentException("class-mean reference images " + reference + " differ in shape or classes "
+          + "from the training images " + images);
+    }
     Stats a = grid.stats(images);
-    Stats b = grid.stats(reference);
+    Stats b = referenceStats;
+    double[][] differences = new double[a.count.length][];
     double[][] shifts = new double[a.count.length][];
     for (int k = 0; k < shifts.length; k++) {
       if (a.count[k] == 0) {
@@ -127,14 +140,16 @@ public final class ClassMeanDefense implements Defense {
         throw new IllegalArgumentException("class-mean reference images hold no image of class '"
             + images.classNames().get(k) + "'");
       }
+      differences[k] = new double[grid.squares()];
       shifts[k] = new double[grid.squares()];
       for (int s = 0; s < shifts[k].length; s++) {
         double d = a.mean(k, s) - b.mean(k, s);
+        differences[k][s] = d;
         double se = Math.sqrt(a.variance(k, s) / a.count[k] + b.variance(k, s) / b.count[k]);
         shifts[k][s] = threshold == 0 ? d : Math.signum(d) * Math.max(0, Math.abs(d) - threshold * se);
       }
     }
-    return shifts;
+    return new Estimate(differences, shifts);
   }
 
   @Override
@@ -163,15 +178,7 @@ public final class ClassMeanDefense implements Defense {
     final int[] square;
     final int[] pixelsPerSquare;
 
-    Grid(LabeledImages images, LabeledImages reference, int cell) {
-      if (images.channels() != reference.channels() || images.height() != reference.height()
-          || images.width() != reference.width() || !images.classNames().equals(reference.classNames())) {
-        throw new IllegalArgumentException("class-mean reference images " + reference + " differ in shape or "
-            + "classes from the training images " + images);
-      }
-      int channels = images.channels();
-      int height = images.height();
-      int width = images.width();
+    Grid(int channels, int height, int width, int cell) {
       int rows = (height + cell - 1) / cell;
       int cols = (width + cell - 1) / cell;
       square = new int[channels * height * width];
