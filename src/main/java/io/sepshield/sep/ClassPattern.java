@@ -24,15 +24,23 @@ import java.util.Locale;
  *
  * @param share s, the part of ε given to the pattern, in [0, 1); 0 = none
  * @param cell side of the pattern's squares in the bundle's input pixels, ≥ 1
+ * @param seed the seed the pattern is drawn from; null: the crafting seed. Its own seed lets an evaluation draw
+ *     another pattern while keeping the run seed (training subset, appropriator seeds, clean models) unchanged
  */
-public record ClassPattern(float share, int cell) {
+public record ClassPattern(float share, int cell, Long seed) {
   /** What {@code --class-pattern} takes, for its help text. */
   public static final String USAGE = "A class-wise component beside the crafted perturbation (beyond the paper, "
       + "off by default): none, or share:S,cell:C — S*eps (S in (0,1)) goes to a fixed random +-1 pattern per class, "
       + "constant over CxC squares of the bundle's input (C defaults to 4), and crafting moves within the rest of the "
-      + "radius (for S >= 0.5 every pixel keeps the pattern's sign)";
+      + "radius (for S >= 0.5 every pixel keeps the pattern's sign); ,seed:N draws the pattern from N instead of "
+      + "the crafting seed";
 
   public static final ClassPattern NONE = new ClassPattern(0f, 1);
+
+  /** A pattern drawn from the crafting seed. */
+  public ClassPattern(float share, int cell) {
+    this(share, cell, null);
+  }
 
   public ClassPattern {
     if (!(share >= 0 && share < 1)) {
@@ -47,10 +55,11 @@ public record ClassPattern(float share, int cell) {
     return share == 0f;
   }
 
-  /** Parses "none" or "share:S[,cell:C]" (either order; cell 4 when not given). */
+  /** Parses "none" or "share:S[,cell:C][,seed:N]" (any order; cell 4 and the crafting seed when not given). */
   public static ClassPattern parse(String spec) {
     float share = 0f;
     int cell = 4;
+    Long seed = null;
     for (String part : spec.toLowerCase(Locale.ROOT).split(",")) {
       String p = part.trim();
       if (p.isEmpty() || p.equals("none")) {
@@ -65,18 +74,31 @@ public record ClassPattern(float share, int cell) {
           cell = Integer.parseInt(p.substring("cell:".length()));
           continue;
         }
+        if (p.startsWith("seed:")) {
+          seed = Long.parseLong(p.substring("seed:".length()));
+          continue;
+        }
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("class pattern '" + spec + "': " + p + " is not a number", e);
       }
-      throw new IllegalArgumentException("unknown class pattern part '" + part + "' (none, share:S, cell:C)");
+      throw new IllegalArgumentException("unknown class pattern part '" + part + "' (none, share:S, cell:C, seed:N)");
     }
-    return share == 0f ? NONE : new ClassPattern(share, cell);
+    if (share == 0f && seed != null) {
+      throw new IllegalArgumentException("class pattern '" + spec + "': a seed without a share");
+    }
+    return share == 0f ? NONE : new ClassPattern(share, cell, seed);
   }
 
   /** The spec {@link #parse} reads back: part of the settings string that crafted-set reuse keys on. */
   @Override
   public String toString() {
-    return isNone() ? "none" : String.format(Locale.ROOT, "share:%s,cell:%d", Float.toString(share), cell);
+    return isNone() ? "none" : String.format(Locale.ROOT, "share:%s,cell:%d%s", Float.toString(share), cell,
+        seed == null ? "" : ",seed:" + seed);
+  }
+
+  /** The seed P_y is drawn from: its own, else the crafting seed. */
+  long patternSeed(long craftingSeed) {
+    return seed == null ? craftingSeed : seed;
   }
 
   /** The radius left to crafting around x0 + sε·P_y: (1 − s)ε. */

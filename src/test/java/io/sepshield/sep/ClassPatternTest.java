@@ -38,6 +38,15 @@ class ClassPatternTest {
     assertEquals("share:0.5,cell:4", p.toString());
     assertEquals(p, ClassPattern.parse(p.toString()));
     assertEquals(new ClassPattern(0.25f, 2), ClassPattern.parse("cell:2,share:0.25"));
+    ClassPattern seeded = ClassPattern.parse("share:0.75,cell:7,seed:3");
+    assertEquals(new ClassPattern(0.75f, 7, 3L), seeded);
+    assertEquals("share:0.75,cell:7,seed:3", seeded.toString());
+    assertEquals(seeded, ClassPattern.parse(seeded.toString()));
+    assertNotEquals(new ClassPattern(0.75f, 7), seeded, "crafted-set reuse must tell the patterns apart");
+    assertEquals(3L, seeded.patternSeed(0));
+    assertEquals(5L, new ClassPattern(0.75f, 7).patternSeed(5), "no seed of its own: the crafting seed");
+    assertThrows(IllegalArgumentException.class, () -> ClassPattern.parse("seed:3"));
+    assertThrows(IllegalArgumentException.class, () -> ClassPattern.parse("share:0.5,seed:x"));
     assertThrows(IllegalArgumentException.class, () -> ClassPattern.parse("share:1"));
     assertThrows(IllegalArgumentException.class, () -> ClassPattern.parse("share:0.5,cell:0"));
     assertThrows(IllegalArgumentException.class, () -> ClassPattern.parse("share:half"));
@@ -125,6 +134,32 @@ class ClassPatternTest {
     ProtectedBatch out = protector.protect(batch);
     for (int i = 0; i < batch.size(); i++) {
       assertTrue(out.maxAbsDelta()[i] <= 8, "quantised image " + i + ": " + out.maxAbsDelta()[i]);
+    }
+  }
+
+  @Test
+  void aPatternWithItsOwnSeedIgnoresTheCraftingSeed() {
+    ClassPattern own = new ClassPattern(0.75f, 4, 9L);
+    Protector protector = new Protector(ensemble,
+        new ProtectionSettings(Method.SEP_FA_VR, EPS, 1f / 255f, 2, 1, new int[0], TargetMap.halfShift(), 3)
+            .withClassPattern(own));
+    LabeledImages batch = data.slice(0, 8);
+    int[] labels = batch.labels();
+    try (NDManager m = ensemble.manager().newSubManager()) {
+      NDArray x0 = ImageTensors.batch(m, batch, 0, batch.size());
+      float[] start = x0.toFloatArray();
+      float[] crafted = protector.craft(x0, labels, protector.targetsFor(labels)).toFloatArray();
+      float[] nine = own.signs(m, labels, x0.getShape(), ensemble.inputShape(), 9).toFloatArray();
+      float[] three = own.signs(m, labels, x0.getShape(), ensemble.inputShape(), 3).toFloatArray();
+      int againstThree = 0;
+      for (int i = 0; i < crafted.length; i++) {
+        if (start[i] >= EPS && start[i] <= 1 - EPS) {
+          float delta = crafted[i] - start[i];
+          assertTrue(delta * nine[i] >= EPS / 2 - 1e-6f, "pixel " + i + " lost seed 9's pattern: " + delta * 255);
+          againstThree += delta * three[i] < 0 ? 1 : 0;
+        }
+      }
+      assertTrue(againstThree > 0, "the crafting seed's pattern should differ from seed 9's somewhere");
     }
   }
 
