@@ -6,6 +6,9 @@
   bench/perturbation_probe.py class-wise SRC DST [CELL]    SRC's clean sources + a random class-wise pattern
   bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
                                                            set's clean sources and on the set, tested on clean images
+  bench/perturbation_probe.py per-class DIR...             each class's perturbation: mean |delta| overall, on the
+                                                           black background and on the garment; which class's
+                                                           images lie closest to their clean sources
   bench/perturbation_probe.py averaging-attack SRC DST CELL
                                                            SRC with each class's mean shift per CELL x CELL square
                                                            (against clean images from elsewhere) taken off
@@ -32,6 +35,13 @@ An exploratory ablation, not a method of the engine.
 class-wise: SRC's clean sources + eps * a random +-1 pattern per class (torch seed 0), constant over CELL x CELL
 pixel squares (default 1: pixel-wise; 4 keeps a pattern that an appropriator's 2-pixel shift mostly preserves),
 clipped to [0, 255]; written like class-consistent (exploratory: the simplest shortcut, predictive of the label).
+
+per-class: per class, mean |delta| over all pixels, over the pixels that are 0 in the clean source (background, where
+delta can only brighten) and over the rest, and the background's share; then how far apart the class means of y and
+g(y) lie against how far the perturbation moves them towards each other (what a network learns in its first epochs
+is close to the class means). A model that learnt a class-wise shortcut sees an unperturbed image as the class whose
+protected images carry the least of it, most visibly where the clean image is black (docs/results.md, ninth
+ablations: the appropriators' collapse class); the mark is on the class with the lowest mean |delta| there.
 
 averaging-attack: an appropriator who knows how `--class-pattern` works and its square size CELL (not the seed) and
 has clean images of the same classes from elsewhere (here: the Fashion-MNIST training images that are not sources of
@@ -153,6 +163,34 @@ def linear(crafted):
           f'trained on the clean sources {on_clean:.2f} %, on the protected set {on_protected:.2f} %')
 
 
+def per_class(crafted):
+    p, labels, clean, _ = load(crafted)
+    delta = (p - clean).abs()
+    background = clean == 0
+    print(f'{crafted}: {len(p)} images, mean |delta| {delta.mean():.2f}/255')
+    rows = []
+    for k in labels.unique().tolist():
+        mine = labels == k
+        d, bg = delta[mine], background[mine]
+        rows.append((k, d.mean().item(), d[bg].mean().item(), d[~bg].mean().item(), bg.float().mean().item()))
+    least = min(rows, key=lambda r: r[2])[0]
+    print('class  mean |delta|  on background  on garment  background share')
+    for k, overall, bg, fg, share in rows:
+        print(f'{k:5d}  {overall:12.2f}  {bg:13.2f}  {fg:10.2f}  {share:16.2f}' + ('  <- least' if k == least else ''))
+    # What an appropriator's first epochs learn is close to the class means: how far apart they are for y and the
+    # default target g(y) = (y + K/2) mod K, against how far the perturbation moves them.
+    classes = int(labels.max()) + 1
+    means = torch.stack([clean[labels == k].mean(0) for k in range(classes)])
+    shifts = torch.stack([(p - clean)[labels == k].mean(0) for k in range(classes)])
+    target = [(k + classes // 2) % classes for k in range(classes)]
+    gap = torch.stack([(means[k] - means[target[k]]).abs().mean() for k in range(classes)])
+    moved = torch.stack([((shifts[k] - shifts[target[k]]) * torch.sign(means[target[k]] - means[k])).mean()
+                         for k in range(classes)])
+    print(f'class means of y and g(y) = (y + {classes // 2}) mod {classes}: {gap.mean():.1f}/255 apart per pixel on '
+          f'average (clean sources); the perturbation moves them {moved.mean():.2f}/255 per pixel towards each other '
+          f'(at most 2 eps = {2 * eps_of(crafted):g}/255)')
+
+
 def write_like(src, dst, header, images):
     """A set in evaluate's layout with SRC's labels and classes, for evaluate --protected."""
     os.makedirs(dst, exist_ok=True)
@@ -225,6 +263,9 @@ if __name__ == '__main__':
     elif len(sys.argv) >= 3 and sys.argv[1] == 'linear':
         for d in sys.argv[2:]:
             linear(d)
+    elif len(sys.argv) >= 3 and sys.argv[1] == 'per-class':
+        for d in sys.argv[2:]:
+            per_class(d)
     elif len(sys.argv) == 4 and sys.argv[1] == 'class-consistent':
         class_consistent(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == 'averaging-attack':

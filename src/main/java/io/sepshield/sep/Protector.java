@@ -307,8 +307,8 @@ public final class Protector {
         throw new IllegalArgumentException("the class pattern " + pattern + " needs one label per image");
       }
       try (NDManager scope = x0.getManager().newSubManager()) {
-        NDArray shift = pattern.signs(scope, labels, x0.getShape(), ensemble.inputShape(),
-                pattern.patternSeed(settings.seed()))
+        long patternSeed = pattern.patternSeed(settings.seed());
+        NDArray shift = pattern.signs(scope, labels, x0.getShape(), ensemble.inputShape(), patternSeed)
             .toDevice(x0.getDevice(), false).muli(pattern.share() * settings.epsilon());
         NDArray shifted = shift.addi(x0);
         start = shifted.clip(0f, 1f);
