@@ -4,6 +4,8 @@
   bench/perturbation_probe.py probe DIR...                 linear separability of each set's perturbations
   bench/perturbation_probe.py class-consistent SRC DST     a class-consistent variant of SRC, for evaluate --protected
   bench/perturbation_probe.py class-wise SRC DST [CELL]    SRC's clean sources + a random class-wise pattern
+  bench/perturbation_probe.py class-targeted SRC DST [CELL [visible]]
+                                                           SRC's clean sources + eps * sign(mean of g(y) - mean of y)
   bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
                                                            set's clean sources and on the set, tested on clean images
   bench/perturbation_probe.py per-class DIR...             each class's perturbation: mean |delta| overall, on the
@@ -35,6 +37,14 @@ An exploratory ablation, not a method of the engine.
 class-wise: SRC's clean sources + eps * a random +-1 pattern per class (torch seed 0), constant over CELL x CELL
 pixel squares (default 1: pixel-wise; 4 keeps a pattern that an appropriator's 2-pixel shift mostly preserves),
 clipped to [0, 255]; written like class-consistent (exploratory: the simplest shortcut, predictive of the label).
+
+class-targeted: like class-wise, but class y's pattern is the sign of the clean sources' class mean of the target
+g(y) = (y + K/2) mod K minus that of y, averaged over CELL x CELL squares (default 1): the linear shadow of SEP's
+feature alignment. A model that learns it as y's shortcut sees the clean images of g(y) as y; with K/2 as the shift,
+g is its own inverse and the patterns of y and g(y) are opposite, so the shortcut swaps the pairs instead of
+collapsing onto the least perturbed class (ninth ablations). Exploratory, outside the engine; the class means come
+from SRC's own sources (the training subset), never from test data. With `visible`, the sign is +1 wherever more
+than half of the class's sources are black, so that no class's pattern is clipped away more than another's.
 
 per-class: per class, mean |delta| over all pixels, over the pixels that are 0 in the clean source (background, where
 delta can only brighten) and over the rest, and the background's share; then how far apart the class means of y and
@@ -213,6 +223,27 @@ def class_wise(src, dst, cell=1):
     print(f'{dst}: mean |delta| {(images - clean).abs().mean():.2f}/255, max {(images - clean).abs().max():.0f}/255')
 
 
+def class_targeted(src, dst, cell=1, visible=False):
+    _, labels, clean, header = load(src)
+    eps = eps_of(src)
+    side = int(clean.shape[1] ** 0.5)
+    classes = int(labels.max()) + 1
+    means = torch.stack([clean[labels == k].mean(0) for k in range(classes)])
+    towards = means[[(k + classes // 2) % classes for k in range(classes)]] - means
+    # the difference's mean over each CELL x CELL square (the last ones clipped to the image), then its sign
+    pooled = torch.nn.functional.avg_pool2d(towards.reshape(classes, 1, side, side), cell, ceil_mode=True)
+    pooled = pooled.repeat_interleave(cell, 2).repeat_interleave(cell, 3)[:, 0, :side, :side].reshape(classes, -1)
+    signs = torch.sign(pooled)
+    if visible:
+        # +1 wherever most of the class's sources are black: a darkening sign there is clipped away, and the class
+        # whose pattern shows least becomes the appropriators' collapse class (ninth ablations)
+        black = torch.stack([(clean[labels == k] == 0).float().mean(0) for k in range(classes)]) > 0.5
+        signs = torch.where(black, torch.ones_like(signs), signs)
+    images = torch.clamp(clean + eps * signs[labels], 0, 255).round()
+    write_like(src, dst, header, images)
+    print(f'{dst}: mean |delta| {(images - clean).abs().mean():.2f}/255, max {(images - clean).abs().max():.0f}/255')
+
+
 def class_consistent(src, dst):
     p, labels, clean, header = load(src)
     eps = eps_of(src)
@@ -272,5 +303,8 @@ if __name__ == '__main__':
         averaging_attack(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) in (4, 5) and sys.argv[1] == 'class-wise':
         class_wise(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 1)
+    elif len(sys.argv) in (4, 5, 6) and sys.argv[1] == 'class-targeted':
+        class_targeted(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) >= 5 else 1,
+                       len(sys.argv) == 6 and sys.argv[5] == 'visible')
     else:
         sys.exit(__doc__)
