@@ -41,10 +41,11 @@ clipped to [0, 255]; written like class-consistent (exploratory: the simplest sh
 class-targeted: like class-wise, but class y's pattern is the sign of the clean sources' class mean of the target
 g(y) = (y + K/2) mod K minus that of y, averaged over CELL x CELL squares (default 1): the linear shadow of SEP's
 feature alignment. A model that learns it as y's shortcut sees the clean images of g(y) as y; with K/2 as the shift,
-g is its own inverse and the patterns of y and g(y) are opposite, so the shortcut swaps the pairs instead of
-collapsing onto the least perturbed class (ninth ablations). Exploratory, outside the engine; the class means come
-from SRC's own sources (the training subset), never from test data. With `visible`, the sign is +1 wherever more
-than half of the class's sources are black, so that no class's pattern is clipped away more than another's.
+g is its own inverse and the patterns of y and g(y) are opposite, so the shortcut should swap the pairs instead of
+collapsing onto the least perturbed class (it did not: docs/results.md, tenth ablations). Exploratory, outside the
+engine; the class means come from SRC's own sources (the training subset), never from test data. With `visible`,
+the sign is +1 wherever more than half of the class's sources are black, so that no class's pattern is clipped away
+more than another's.
 
 per-class: per class, mean |delta| over all pixels, over the pixels that are 0 in the clean source (background, where
 delta can only brighten) and over the rest, and the background's share; then how far apart the class means of y and
@@ -173,6 +174,16 @@ def linear(crafted):
           f'trained on the clean sources {on_clean:.2f} %, on the protected set {on_protected:.2f} %')
 
 
+def class_means(values, labels, classes):
+    """Per class, the mean over its images of VALUES (N x 784): a K x 784 tensor."""
+    return torch.stack([values[labels == k].mean(0) for k in range(classes)])
+
+
+def halfway_targets(classes):
+    """The default target map g(y) = (y + K/2) mod K, for every class."""
+    return [(k + classes // 2) % classes for k in range(classes)]
+
+
 def per_class(crafted):
     p, labels, clean, _ = load(crafted)
     delta = (p - clean).abs()
@@ -190,9 +201,9 @@ def per_class(crafted):
     # What an appropriator's first epochs learn is close to the class means: how far apart they are for y and the
     # default target g(y) = (y + K/2) mod K, against how far the perturbation moves them.
     classes = int(labels.max()) + 1
-    means = torch.stack([clean[labels == k].mean(0) for k in range(classes)])
-    shifts = torch.stack([(p - clean)[labels == k].mean(0) for k in range(classes)])
-    target = [(k + classes // 2) % classes for k in range(classes)]
+    means = class_means(clean, labels, classes)
+    shifts = class_means(p - clean, labels, classes)
+    target = halfway_targets(classes)
     gap = torch.stack([(means[k] - means[target[k]]).abs().mean() for k in range(classes)])
     moved = torch.stack([((shifts[k] - shifts[target[k]]) * torch.sign(means[target[k]] - means[k])).mean()
                          for k in range(classes)])
@@ -228,8 +239,8 @@ def class_targeted(src, dst, cell=1, visible=False):
     eps = eps_of(src)
     side = int(clean.shape[1] ** 0.5)
     classes = int(labels.max()) + 1
-    means = torch.stack([clean[labels == k].mean(0) for k in range(classes)])
-    towards = means[[(k + classes // 2) % classes for k in range(classes)]] - means
+    means = class_means(clean, labels, classes)
+    towards = means[halfway_targets(classes)] - means
     # the difference's mean over each CELL x CELL square (the last ones clipped to the image), then its sign
     pooled = torch.nn.functional.avg_pool2d(towards.reshape(classes, 1, side, side), cell, ceil_mode=True)
     pooled = pooled.repeat_interleave(cell, 2).repeat_interleave(cell, 3)[:, 0, :side, :side].reshape(classes, -1)
@@ -237,7 +248,7 @@ def class_targeted(src, dst, cell=1, visible=False):
     if visible:
         # +1 wherever most of the class's sources are black: a darkening sign there is clipped away, and the class
         # whose pattern shows least becomes the appropriators' collapse class (ninth ablations)
-        black = torch.stack([(clean[labels == k] == 0).float().mean(0) for k in range(classes)]) > 0.5
+        black = class_means((clean == 0).float(), labels, classes) > 0.5
         signs = torch.where(black, torch.ones_like(signs), signs)
     images = torch.clamp(clean + eps * signs[labels], 0, 255).round()
     write_like(src, dst, header, images)
@@ -303,8 +314,8 @@ if __name__ == '__main__':
         averaging_attack(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) in (4, 5) and sys.argv[1] == 'class-wise':
         class_wise(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 1)
-    elif len(sys.argv) in (4, 5, 6) and sys.argv[1] == 'class-targeted':
+    elif sys.argv[1:2] == ['class-targeted'] and (len(sys.argv) in (4, 5) or sys.argv[5:] == ['visible']):
         class_targeted(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) >= 5 else 1,
-                       len(sys.argv) == 6 and sys.argv[5] == 'visible')
+                       len(sys.argv) == 6)
     else:
         sys.exit(__doc__)
