@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -91,6 +92,7 @@ public final class StreamMetrics {
     }
   }
   private volatile Supplier<String> bundleId = () -> null;
+  private String shownBundleId; // guarded by this: the id the bundle gauge shows now
   private volatile KafkaStreams streams;
 
   /** On an in-memory registry, for callers that only read {@link #stats()}. */
@@ -160,10 +162,19 @@ public final class StreamMetrics {
             + "kept serving").register(registry);
   }
 
-  /** Re-reads the values behind the gauges (call before a scrape): the bundle id. */
-  public void refresh() {
+  /**
+   * Re-reads the values behind the gauges (the server does so every second; tests before a scrape): the bundle id.
+   * Only a changed id touches the registry, new series first, and one refresh at a time: re-registering every time
+   * (MultiGauge's overwrite) removes the series for a moment, and two refreshes at once can drop it from a Prometheus
+   * scrape altogether (its collector is unregistered when it looks empty, racing the other's registration).
+   */
+  public synchronized void refresh() {
     String id = bundleId.get();
-    bundle.register(id == null ? List.of() : List.of(MultiGauge.Row.of(Tags.of("bundle", id), 1)), true);
+    if (Objects.equals(id, shownBundleId)) {
+      return;
+    }
+    bundle.register(id == null ? List.of() : List.of(MultiGauge.Row.of(Tags.of("bundle", id), 1)), false);
+    shownBundleId = id;
   }
 
   /**

@@ -4,6 +4,15 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import io.sepshield.service.StreamMetrics;
@@ -27,6 +36,47 @@ class StreamMetricsTest {
         .map(Gauge::getId).findFirst().orElseThrow().getTag("bundle"));
   }
 
+  /**
+   * The server refreshes the gauge every second on its own thread while a scrape, or a caller's refresh, may run
+   * at the same moment: the served bundle's series must be in every scrape, never briefly removed and re-added.
+   */
+  @Test
+  void bundleSeriesIsInEveryScrapeWhileRefreshesRunConcurrently() throws Exception {
+    PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    StreamMetrics metrics = new StreamMetrics(prometheus);
+    AtomicReference<String> bundle = new AtomicReference<>("bundle-a");
+    metrics.followBundle(bundle::get);
+    AtomicBoolean done = new AtomicBoolean();
+    ExecutorService refreshers = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> running = new ArrayList<>();
+      for (int t = 0; t < 2; t++) {
+        running.add(refreshers.submit(() -> {
+          while (!done.get()) {
+            metrics.refresh();
+          }
+        }));
+      }
+      for (int i = 0; i < 2_000; i++) {
+        if (i == 1_000) {
+          bundle.set("bundle-b");
+          metrics.refresh(); // as the hot-swap test does: once this returns, b is the series
+        }
+        String expected = "sep_shield_model_bundle{bundle=\"bundle-" + (i < 1_000 ? "a" : "b") + "\"} 1.0";
+        String scrape = prometheus.scrape().replace(",}", "}");
+        int at = i;
+        assertTrue(scrape.lines().anyMatch(expected::equals), () -> "scrape " + at + " lacks " + expected);
+      }
+      done.set(true);
+      for (Future<?> f : running) {
+        f.get(10, TimeUnit.SECONDS);
+      }
+    } finally {
+      done.set(true);
+      refreshers.shutdownNow();
+    }
+  }
+
   @Test
   void statsAreReadFromTheMeters() {
     StreamMetrics metrics = new StreamMetrics(new SimpleMeterRegistry());
@@ -40,6 +90,6 @@ class StreamMetricsTest {
     assertEquals(1, stats.skipped());
     assertEquals(1, stats.batches());
     assertEquals(1, stats.protectedImages());
-    assertEquals(2.0, metrics.registry().get(StreamMetrics.LATENCY).timer().max(java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(2.0, metrics.registry().get(StreamMetrics.LATENCY).timer().max(TimeUnit.SECONDS));
   }
 }
