@@ -119,7 +119,8 @@ public final class BundleLoader {
         NDArray centers = manager.create(c.data(), new Shape(c.rows(), c.cols()));
         checkpoints.add(new Checkpoint(entry.epoch(), model, centers));
       }
-      return new LoadedBundle(dir, manifest, new CheckpointEnsemble(checkpoints, manager, shape));
+      float[] classMeans = manifest.inputClassMeans() == null ? null : inputClassMeans(dir, manifest);
+      return new LoadedBundle(dir, manifest, new CheckpointEnsemble(checkpoints, manager, shape, classMeans));
     } catch (IOException e) {
       manager.close();
       throw new BundleException("cannot read bundle " + dir + ": " + e.getMessage(), e);
@@ -127,6 +128,25 @@ public final class BundleLoader {
       manager.close();
       throw e instanceof BundleException b ? b : new BundleException("cannot load bundle " + dir + ": " + e, e);
     }
+  }
+
+  /** K rows of C·H·W pixel means in [0, 1]: a pattern drawn from anything else would not be a class's mean. */
+  private static float[] inputClassMeans(Path dir, BundleManifest manifest) throws IOException {
+    Npy.Matrix m = Npy.read(Files.readAllBytes(inside(dir, manifest.inputClassMeans())));
+    long[] shape = manifest.inputShapeArray();
+    long pixels = shape[0] * shape[1] * shape[2];
+    if (m.rows() != manifest.numClasses() || m.cols() != pixels) {
+      throw new BundleException("input class means are " + m.rows() + "x" + m.cols() + ", expected "
+          + manifest.numClasses() + "x" + pixels + " (classes x C*H*W of " + manifest.inputShape() + ")");
+    }
+    float[] data = m.data();
+    for (int i = 0; i < data.length; i++) {
+      if (!(data[i] >= 0f && data[i] <= 1f)) {
+        throw new BundleException("input class means hold " + data[i] + " at class " + i / m.cols() + ", pixel "
+            + i % m.cols() + ": pixel means lie in [0, 1]");
+      }
+    }
+    return data;
   }
 
   /** A NaN or infinite center would turn every loss and gradient into NaN, and every image into noise. */
@@ -181,6 +201,9 @@ public final class BundleLoader {
           throw new BundleException("file " + file + " of epoch " + c.epoch() + " has no checksum in the manifest");
         }
       }
+    }
+    if (m.inputClassMeans() != null && !m.sha256().containsKey(m.inputClassMeans())) {
+      throw new BundleException("file " + m.inputClassMeans() + " (input class means) has no checksum in the manifest");
     }
   }
 

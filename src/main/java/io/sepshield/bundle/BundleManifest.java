@@ -18,10 +18,12 @@ import java.util.Map;
  * @param training how the protecting model was trained
  * @param checkpoints the kept checkpoints, oldest first
  * @param sha256 relative file path → SHA-256 hex, for every file of the bundle but the manifest
+ * @param inputClassMeans the .npy with the mean training image per class on the input grid (K × C·H·W, in [0, 1]),
+ *     which a class pattern toward the target class is drawn from; null in bundles written before it existed
  */
 public record BundleManifest(int formatVersion, String bundleId, String createdAt, String architecture,
     List<Integer> inputShape, List<Float> mean, List<Float> std, List<String> classNames, int featureDim,
-    Training training, List<CheckpointEntry> checkpoints, Map<String, String> sha256) {
+    Training training, List<CheckpointEntry> checkpoints, Map<String, String> sha256, String inputClassMeans) {
 
   public static final int FORMAT_VERSION = 1;
   public static final String FILE_NAME = "manifest.json";

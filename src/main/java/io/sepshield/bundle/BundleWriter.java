@@ -27,6 +27,7 @@ import java.util.stream.Stream;
  */
 public final class BundleWriter {
   static final String LATEST = "LATEST";
+  static final String INPUT_CLASS_MEANS = "input-class-means.npy";
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final Path root;
@@ -34,6 +35,7 @@ public final class BundleWriter {
   private final Instant createdAt = Instant.now();
   private final List<BundleManifest.CheckpointEntry> checkpoints = new ArrayList<>();
   private final Map<String, String> sha256 = new LinkedHashMap<>();
+  private String inputClassMeans;
 
   public BundleWriter(Path root) {
     this.root = root;
@@ -60,6 +62,22 @@ public final class BundleWriter {
     }
     checkpoints.add(new BundleManifest.CheckpointEntry(epoch, stem + ".params", stem + ".centers.npy",
         testAccuracy, trainAccuracy, trainLoss));
+  }
+
+  /**
+   * Saves the mean training image per class on the models' input grid ({@link
+   * io.sepshield.data.LabeledImages#classMeans}), which a class pattern toward the target class is drawn from.
+   */
+  public void addInputClassMeans(int numClasses, float[] means) {
+    if (numClasses < 1 || means.length % numClasses != 0) {
+      throw new IllegalArgumentException(means.length + " class-mean values for " + numClasses + " classes");
+    }
+    try {
+      write(INPUT_CLASS_MEANS, Npy.write(numClasses, means.length / numClasses, means));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the input class means", e);
+    }
+    inputClassMeans = INPUT_CLASS_MEANS;
   }
 
   /** Adds a non-model file (an accuracy plot, a log) to the bundle, covered by the checksums. */
@@ -100,7 +118,7 @@ public final class BundleWriter {
     }
     BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT_VERSION, bundleId, createdAt.toString(),
         architecture, shape, boxed(model.mean()), boxed(model.std()), classNames, model.featureDim(), training,
-        List.copyOf(checkpoints), Map.copyOf(sha256));
+        List.copyOf(checkpoints), Map.copyOf(sha256), inputClassMeans);
     try {
       Files.write(staging.resolve(BundleManifest.FILE_NAME), JSON.writeValueAsBytes(manifest));
       Path target = root.resolve(bundleId);

@@ -109,6 +109,38 @@ public final class LabeledImages {
     return pixels;
   }
 
+  /**
+   * Per class, the mean image in [0, 1]: K rows of C·H·W values, class k at [k·C·H·W, (k+1)·C·H·W). Unlabelled
+   * images are left out.
+   *
+   * @throws IllegalStateException when a class has no image: its mean is undefined
+   */
+  public float[] classMeans() {
+    int size = imageBytes();
+    double[] sum = new double[numClasses() * size];
+    int[] count = new int[numClasses()];
+    for (int i = 0; i < labels.length; i++) {
+      int k = labels[i];
+      if (k == UNKNOWN_LABEL) {
+        continue;
+      }
+      count[k]++;
+      for (int j = 0; j < size; j++) {
+        sum[k * size + j] += pixels[i * size + j] & 0xFF;
+      }
+    }
+    float[] means = new float[sum.length];
+    for (int k = 0; k < count.length; k++) {
+      if (count[k] == 0) {
+        throw new IllegalStateException("class " + k + " ('" + classNames.get(k) + "') has no image: no class mean");
+      }
+      for (int j = 0; j < size; j++) {
+        means[k * size + j] = (float) (sum[k * size + j] / count[k] / 255.0);
+      }
+    }
+    return means;
+  }
+
   /** Images [from, to) as a new data set. */
   public LabeledImages slice(int from, int to) {
     Objects.checkFromToIndex(from, to, size());

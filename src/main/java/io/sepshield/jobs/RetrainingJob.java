@@ -29,7 +29,7 @@ import java.util.Set;
 /**
  * The retraining job: trains the protecting model for N epochs, keeps n equidistant checkpoints with their class
  * centers (clean training data, eval mode), measures test accuracy every epoch, and publishes a verified bundle with
- * a training-curve plot.
+ * a training-curve plot and the training data's mean image per class (for a class pattern toward the target class).
  */
 public final class RetrainingJob {
 
@@ -54,6 +54,7 @@ public final class RetrainingJob {
     LabeledImages train = spec.train();
     Set<Integer> keep = CheckpointSchedule.equidistant(spec.training().epochs(), spec.checkpoints());
     ChannelStats stats = ChannelStats.of(train);
+    float[] classMeans = train.classMeans(); // before training: a class without images fails now, not in an hour
     FeatureClassifier classifier = Architectures.create(spec.architecture(), train.channels(), train.numClasses(),
         stats.mean(), stats.std());
     BundleWriter writer = new BundleWriter(spec.bundleRoot());
@@ -97,6 +98,7 @@ public final class RetrainingJob {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     writer.addFile("training-curve.png", curve(spec, history, testAccuracy, keep));
+    writer.addInputClassMeans(train.numClasses(), classMeans);
     TrainingConfig t = spec.training();
     BundleManifest.Training training = new BundleManifest.Training(spec.trainDescription(), train.size(),
         spec.testDescription(), t.epochs(), t.batchSize(), t.learningRate(), t.momentum(), t.weightDecay(),

@@ -16,20 +16,31 @@ public final class CheckpointEnsemble implements AutoCloseable {
   private final int numClasses;
   private final long[] inputShape;
   private final boolean ownsManager;
+  private final float[] inputClassMeans;
 
   /**
    * @param manager owns every model parameter and center; closed with the ensemble
    * @param inputShape C, H, W the models were trained on
    */
   public CheckpointEnsemble(List<Checkpoint> checkpoints, NDManager manager, long[] inputShape) {
-    this(checkpoints, manager, inputShape, true);
+    this(checkpoints, manager, inputShape, null);
+  }
+
+  /**
+   * @param inputClassMeans the mean training image per class on the input grid (K × C·H·W in [0, 1], see {@code
+   *     LabeledImages.classMeans}), for a class pattern toward the target class; null when the bundle has none
+   */
+  public CheckpointEnsemble(List<Checkpoint> checkpoints, NDManager manager, long[] inputShape,
+      float[] inputClassMeans) {
+    this(checkpoints, manager, inputShape, inputClassMeans, true);
     for (Checkpoint c : checkpoints) {
       c.model().freezeParameters(true); // crafting needs ∇x only; skipping ∇θ saves time and memory
       c.model().foldBatchNorm(manager); // frozen and eval-mode from here on: conv+BN as one conv
     }
   }
 
-  private CheckpointEnsemble(List<Checkpoint> checkpoints, NDManager manager, long[] inputShape, boolean owns) {
+  private CheckpointEnsemble(List<Checkpoint> checkpoints, NDManager manager, long[] inputShape,
+      float[] inputClassMeans, boolean owns) {
     if (checkpoints.isEmpty()) {
       throw new IllegalArgumentException("an ensemble needs at least one checkpoint");
     }
@@ -44,12 +55,19 @@ public final class CheckpointEnsemble implements AutoCloseable {
         throw new IllegalArgumentException("checkpoints disagree on the number of classes");
       }
     }
+    if (inputClassMeans != null
+        && inputClassMeans.length != (long) numClasses * inputShape[0] * inputShape[1] * inputShape[2]) {
+      throw new IllegalArgumentException(inputClassMeans.length + " input class-mean values for " + numClasses
+          + " classes of " + java.util.Arrays.toString(inputShape));
+    }
+    this.inputClassMeans = inputClassMeans == null ? null : inputClassMeans.clone();
   }
 
   /**
    * The checkpoints of several ensembles (e.g. of different architectures: a cross-architecture self-ensemble) as
-   * one, in the given order: the last part's newest checkpoint is {@link #last}. The parts keep their checkpoints'
-   * memory; closing the union frees nothing, closing a part frees its checkpoints, so close the union first.
+   * one, in the given order: the last part's newest checkpoint is {@link #last}, and its input class means (if any)
+   * are the union's, as the bundle that is served. The parts keep their checkpoints' memory; closing the union frees
+   * nothing, closing a part frees its checkpoints, so close the union first.
    */
   public static CheckpointEnsemble union(List<CheckpointEnsemble> parts) {
     if (parts.isEmpty()) {
@@ -64,7 +82,8 @@ public final class CheckpointEnsemble implements AutoCloseable {
       }
       all.addAll(part.checkpoints);
     }
-    return new CheckpointEnsemble(all, first.manager, first.inputShape, false);
+    CheckpointEnsemble newest = parts.get(parts.size() - 1);
+    return new CheckpointEnsemble(all, first.manager, first.inputShape, newest.inputClassMeans, false);
   }
 
   public int size() {
@@ -90,6 +109,11 @@ public final class CheckpointEnsemble implements AutoCloseable {
 
   public long[] inputShape() {
     return inputShape.clone();
+  }
+
+  /** The mean training image per class on the input grid (K × C·H·W, in [0, 1]), or null when not known. */
+  public float[] inputClassMeans() {
+    return inputClassMeans == null ? null : inputClassMeans.clone();
   }
 
   public Device device() {

@@ -43,6 +43,7 @@ public final class Protector {
   private final List<Checkpoint> members;
   /** g(y) as crafting uses it: the settings' map resolved against the members (see {@link TargetMap#resolve}). */
   private final TargetMap targetMap;
+  private final ClassPattern.Grid patternGrid; // null without a class pattern
   /** Per member aligning at an earlier layer, that layer's count L; members absent align h(x) to their own centers. */
   private final Map<Checkpoint, Integer> earlierLayer = new IdentityHashMap<>();
   /** Per member in {@link #earlierLayer}, its (K, C_L) class centers at that layer, row-major; see withLayerCentersOf. */
@@ -109,6 +110,8 @@ public final class Protector {
     }
     this.settings = settings;
     this.targetMap = settings.targets().resolve(members);
+    this.patternGrid = settings.classPattern().isNone() ? null
+        : settings.classPattern().onGrid(ensemble.inputShape(), settings.seed(), ensemble.inputClassMeans());
   }
 
   /**
@@ -307,8 +310,7 @@ public final class Protector {
         throw new IllegalArgumentException("the class pattern " + pattern + " needs one label per image");
       }
       try (NDManager scope = x0.getManager().newSubManager()) {
-        long patternSeed = pattern.patternSeed(settings.seed());
-        NDArray shift = pattern.signs(scope, labels, x0.getShape(), ensemble.inputShape(), patternSeed)
+        NDArray shift = patternGrid.signs(scope, labels, targets, x0.getShape())
             .toDevice(x0.getDevice(), false).muli(pattern.share() * settings.epsilon());
         NDArray shifted = shift.addi(x0);
         start = shifted.clip(0f, 1f);

@@ -118,6 +118,73 @@ class BundleTest {
   }
 
   @Test
+  void theTrainingDataClassMeansTravelWithTheBundle() throws IOException {
+    BundleManifest m = BundleLoader.verify(bundle);
+    assertEquals("input-class-means.npy", m.inputClassMeans());
+    assertTrue(m.sha256().containsKey(m.inputClassMeans()), "covered by the checksums");
+    float[] expected = data.classMeans();
+    try (BundleLoader.LoadedBundle loaded = BundleLoader.load(bundle, Device.cpu())) {
+      assertArrayEquals(expected, loaded.ensemble().inputClassMeans(), 0f);
+    }
+    // By hand: class 1's mean at pixel 5.
+    double sum = 0;
+    int count = 0;
+    for (int i = 0; i < data.size(); i++) {
+      if (data.label(i) == 1) {
+        sum += data.image(i)[5] & 0xFF;
+        count++;
+      }
+    }
+    assertEquals(sum / count / 255, expected[data.imageBytes() + 5], 1e-6);
+  }
+
+  @Test
+  void aBundleWithoutClassMeansStillLoads() throws IOException {
+    var json = BundleWriter.json();
+    Path dir = copy();
+    ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+    manifest.remove("inputClassMeans");
+    ((ObjectNode) manifest.get("sha256")).remove("input-class-means.npy");
+    json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+    Files.delete(dir.resolve("input-class-means.npy"));
+    try (BundleLoader.LoadedBundle loaded = BundleLoader.load(dir, Device.cpu())) {
+      assertNull(loaded.ensemble().inputClassMeans(), "bundles written before the class means existed");
+    }
+  }
+
+  @Test
+  void wrongClassMeansAreRefused() throws IOException {
+    int pixels = data.imageBytes();
+    assertTrue(refusal(withClassMeans(Npy.write(3, pixels, new float[3 * pixels])))
+        .contains("input class means are 3x" + pixels + ", expected 4x" + pixels));
+    float[] outside = data.classMeans();
+    outside[pixels + 7] = 1.5f;
+    assertTrue(refusal(withClassMeans(Npy.write(4, pixels, outside)))
+        .contains("input class means hold 1.5 at class 1, pixel 7"));
+    outside[pixels + 7] = Float.NaN;
+    assertTrue(refusal(withClassMeans(Npy.write(4, pixels, outside))).contains("hold NaN"));
+
+    var json = BundleWriter.json();
+    Path unlisted = copy();
+    ObjectNode manifest = (ObjectNode) json.readTree(unlisted.resolve("manifest.json").toFile());
+    ((ObjectNode) manifest.get("sha256")).remove("input-class-means.npy");
+    json.writeValue(unlisted.resolve("manifest.json").toFile(), manifest);
+    assertTrue(refusal(unlisted).contains("input-class-means.npy (input class means) has no checksum"),
+        refusal(unlisted));
+  }
+
+  /** A copy of the bundle whose class means are {@code npy}, with a matching checksum. */
+  private static Path withClassMeans(byte[] npy) throws IOException {
+    Path dir = copy();
+    Files.write(dir.resolve("input-class-means.npy"), npy);
+    var json = BundleWriter.json();
+    ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+    ((ObjectNode) manifest.get("sha256")).put("input-class-means.npy", Sha256.of(npy));
+    json.writeValue(dir.resolve("manifest.json").toFile(), manifest);
+    return dir;
+  }
+
+  @Test
   void notABundleIsRefused() throws IOException {
     Path empty = Files.createTempDirectory(root, "empty-");
     assertTrue(refusal(empty).contains("no bundle at"));
