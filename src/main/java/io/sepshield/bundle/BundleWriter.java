@@ -24,6 +24,11 @@ import java.util.stream.Stream;
  * Writes a bundle while its model trains: each checkpoint's parameters and centers go to disk as they are taken
  * (nothing is kept in memory), into a staging directory that becomes {@code <root>/<bundleId>} only when
  * {@link #finish} has written the manifest. {@code <root>/LATEST} then names the new bundle.
+ *
+ * <p>A process stopped before {@link #finish} or {@link #abandon} (SIGTERM: a retraining Job's pod evicted or
+ * deleted) removes its staging directory on the way out, so the bundle volume does not collect half-written
+ * bundles. A JVM shutdown hook, because the training loop is not told of the signal: it runs on until the JVM
+ * halts. A SIGKILL still leaves the directory (named {@code .staging-*}, never read by a loader).
  */
 public final class BundleWriter {
   static final String LATEST = "LATEST";
@@ -36,6 +41,8 @@ public final class BundleWriter {
   private final List<BundleManifest.CheckpointEntry> checkpoints = new ArrayList<>();
   private final Map<String, String> sha256 = new LinkedHashMap<>();
   private String inputClassMeans;
+  private final Thread removeOnExit = new Thread(this::removeUnfinished, "bundle-staging-cleanup");
+  private boolean done; // guarded by this: published or abandoned, the hook leaves the staging directory alone
 
   public BundleWriter(Path root) {
     this.root = root;
@@ -46,6 +53,7 @@ public final class BundleWriter {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create bundle staging directory under " + root, e);
     }
+    Runtime.getRuntime().addShutdownHook(removeOnExit);
   }
 
   /** Saves checkpoint f_k (its parameters now) and its centers c_k. */
@@ -89,7 +97,11 @@ public final class BundleWriter {
     }
   }
 
-  private void write(String relativePath, byte[] content) throws IOException {
+  // Synchronized with the shutdown hook: it waits for a file being written, and nothing is written after it ran.
+  private synchronized void write(String relativePath, byte[] content) throws IOException {
+    if (done) {
+      throw new IllegalStateException("bundle staging " + staging + " was already published or abandoned");
+    }
     Path target = staging.resolve(relativePath).normalize();
     if (!target.startsWith(staging)) {
       throw new IllegalArgumentException("bundle file outside the bundle: " + relativePath);
@@ -119,6 +131,19 @@ public final class BundleWriter {
     BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT_VERSION, bundleId, createdAt.toString(),
         architecture, shape, boxed(model.mean()), boxed(model.std()), classNames, model.featureDim(), training,
         List.copyOf(checkpoints), Map.copyOf(sha256), inputClassMeans);
+    synchronized (this) { // the shutdown hook either runs before (and nothing is published) or finds it done
+      if (done) {
+        throw new IllegalStateException("bundle staging " + staging + " was already published or abandoned");
+      }
+      publish(manifest);
+      done = true;
+    }
+    forgetHook();
+    return root.resolve(bundleId);
+  }
+
+  private void publish(BundleManifest manifest) {
+    String bundleId = manifest.bundleId();
     try {
       Files.write(staging.resolve(BundleManifest.FILE_NAME), JSON.writeValueAsBytes(manifest));
       Path target = root.resolve(bundleId);
@@ -127,7 +152,6 @@ public final class BundleWriter {
       Files.writeString(latestTmp, bundleId + "\n");
       Files.move(latestTmp, root.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
           StandardCopyOption.REPLACE_EXISTING);
-      return target;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot publish bundle " + bundleId, e);
     }
@@ -135,6 +159,38 @@ public final class BundleWriter {
 
   /** Removes the staging directory of an unfinished bundle. */
   public void abandon() {
+    synchronized (this) {
+      done = true;
+      deleteStaging();
+    }
+    forgetHook();
+  }
+
+  /** The shutdown hook: a process stopped mid-training leaves no half-written bundle behind. */
+  private void removeUnfinished() {
+    synchronized (this) {
+      if (done || !Files.exists(staging)) {
+        return;
+      }
+      done = true;
+      // Nothing is written once done is set; a retry covers a file system that is slow to let go of a file.
+      for (int attempt = 1; ; attempt++) {
+        try {
+          deleteStaging();
+          System.err.println("stopped before the bundle was finished: removed its staging directory " + staging);
+          return;
+        } catch (UncheckedIOException e) {
+          if (attempt == 3) {
+            System.err.println("stopped before the bundle was finished; could not remove " + staging + ": "
+                + e.getCause());
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  private void deleteStaging() {
     if (!Files.exists(staging)) {
       return;
     }
@@ -144,6 +200,14 @@ public final class BundleWriter {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot remove " + staging, e);
+    }
+  }
+
+  private void forgetHook() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(removeOnExit);
+    } catch (IllegalStateException shuttingDown) {
+      // the hook is running or about to: it finds the writer done and leaves the directory alone
     }
   }
 
