@@ -99,9 +99,7 @@ public final class BundleWriter {
 
   // Synchronized with the shutdown hook: it waits for a file being written, and nothing is written after it ran.
   private synchronized void write(String relativePath, byte[] content) throws IOException {
-    if (done) {
-      throw new IllegalStateException("bundle staging " + staging + " was already published or abandoned");
-    }
+    checkOpen();
     Path target = staging.resolve(relativePath).normalize();
     if (!target.startsWith(staging)) {
       throw new IllegalArgumentException("bundle file outside the bundle: " + relativePath);
@@ -132,9 +130,7 @@ public final class BundleWriter {
         architecture, shape, boxed(model.mean()), boxed(model.std()), classNames, model.featureDim(), training,
         List.copyOf(checkpoints), Map.copyOf(sha256), inputClassMeans);
     synchronized (this) { // the shutdown hook either runs before (and nothing is published) or finds it done
-      if (done) {
-        throw new IllegalStateException("bundle staging " + staging + " was already published or abandoned");
-      }
+      checkOpen();
       publish(manifest);
       done = true;
     }
@@ -200,6 +196,12 @@ public final class BundleWriter {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot remove " + staging, e);
+    }
+  }
+
+  private void checkOpen() {
+    if (done) {
+      throw new IllegalStateException("bundle staging " + staging + " was already published or abandoned");
     }
   }
 

@@ -143,7 +143,8 @@ public record ClassPattern(float share, int cell, Long seed, boolean toward) {
    *
    * @param inputShape (C_b, H_b, W_b) of the bundle's input, the grid the squares live on
    * @param craftingSeed the seed a random pattern without its own is drawn from
-   * @param inputClassMeans the bundle's mean training image per class (K × C_b·H_b·W_b), or null
+   * @param inputClassMeans the bundle's mean training image per class (K × C_b·H_b·W_b), or null; kept, not copied
+   *     (the ensemble hands out a copy of its own)
    * @throws IllegalArgumentException for a pattern toward the target class without class means
    */
   Grid onGrid(long[] inputShape, long craftingSeed, float[] inputClassMeans) {
@@ -151,7 +152,7 @@ public record ClassPattern(float share, int cell, Long seed, boolean toward) {
       throw new IllegalArgumentException("the class pattern " + this + " needs the bundle's input class means, and "
           + "this bundle has none: retrain it with this version's retraining job");
     }
-    return new Grid(inputShape, patternSeed(craftingSeed), toward ? inputClassMeans.clone() : null);
+    return new Grid(inputShape, patternSeed(craftingSeed), toward ? inputClassMeans : null);
   }
 
   /** P_y (or P_y toward g(y)) on a bundle's grid: one ±1 (or 0) per square, channel and class, kept once made. */
