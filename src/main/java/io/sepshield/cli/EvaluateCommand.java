@@ -50,7 +50,8 @@ public class EvaluateCommand implements Callable<Integer> {
 
   @Option(names = "--targets", defaultValue = "half", description = "Target map g(y): half ((y + K/2) mod K, the "
       + "paper's), shift:N ((y + N) mod K) or closest (the derangement pairing classes whose centers lie closest "
-      + "in the bundle's feature space; not the paper's). Default: ${DEFAULT-VALUE}")
+      + "in the bundle's feature space; not the paper's) or a table 0>5,1>3,... (every class once, a "
+      + "permutation without fixed points). Default: ${DEFAULT-VALUE}")
   String targets;
 
   @Option(names = "--crafting-augment", defaultValue = "none", description = CraftingAugmentation.USAGE

@@ -51,6 +51,14 @@ import java.util.regex.Pattern;
  *     the settings' checkpoint indices: what the indices mean, so that runs on bundles with other checkpoint
  *     spacings can be compared ({@link PooledRuns}); null for none and given, and in records written before it
  *     was recorded (commit 9d12954, 2026-12-02)
+ * @param targetClasses g as crafting used it, resolved against the checkpoints: entry y is the class whose features
+ *     class y's training images were pushed toward. Null for none, noise and given sets, and in records written
+ *     before it was recorded (2026-12-03; docs/results/efficacy.json has it filled in where the settings name a
+ *     fixed map)
+ * @param redirected the share of clean test images the protected-trained model puts in a class whose training
+ *     images were pushed toward the image's own class (a y with g(y) = the true class): the mistake SEP's targeted
+ *     perturbations aim at, each class's features learned as another class's, as opposed to a collapse onto a few
+ *     classes. Derived from {@code confusion} and {@code targetClasses}; null where either is unknown
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -62,7 +70,7 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
     String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer,
-    String appropriatorSchedule, List<Integer> checkpointEpochs) {
+    String appropriatorSchedule, List<Integer> checkpointEpochs, List<Integer> targetClasses, Double redirected) {
 
   private static final Pattern BATCH_OPTION = Pattern.compile("--appropriator-batch-size[ =](\\d+)");
 
@@ -70,6 +78,28 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     // The best epoch is a property of the curve, so it cannot disagree with it (and older records get it too).
     bestAcc = best(protectedCurve, bestAcc);
     cleanBestAcc = best(cleanCurve, cleanBestAcc);
+    redirected = redirected(confusion, targetClasses, redirected);
+  }
+
+  private static Double redirected(int[][] confusion, List<Integer> targets, Double otherwise) {
+    if (confusion == null || targets == null) {
+      return otherwise;
+    }
+    if (targets.size() != confusion.length) {
+      throw new IllegalArgumentException("target classes for " + targets.size() + " classes, confusion matrix for "
+          + confusion.length);
+    }
+    long toward = 0;
+    long all = 0;
+    for (int truth = 0; truth < confusion.length; truth++) {
+      for (int predicted = 0; predicted < confusion[truth].length; predicted++) {
+        all += confusion[truth][predicted];
+        if (targets.get(predicted) == truth) {
+          toward += confusion[truth][predicted];
+        }
+      }
+    }
+    return all == 0 ? otherwise : (double) toward / all;
   }
 
   private static double best(List<Double> curve, double otherwise) {

@@ -43,11 +43,13 @@ public final class EvaluationReport {
   public static String table(List<EvaluationRecord> records) {
     List<EvaluationCell> cells = EvaluationCell.group(records);
     boolean repeated = cells.stream().anyMatch(c -> c.runs().size() > 1);
+    boolean redirection = records.stream().anyMatch(r -> r.redirected() != null);
     StringBuilder sb = new StringBuilder();
     sb.append("| method | ε (/255) | arch | defense | ").append(repeated ? "runs | " : "")
-        .append("clean-trained acc | protected-trained acc | drop | clean-trained best | protected-trained best | "
-            + "grad evals/img | crafting s | train s |\n");
-    sb.append("|---|---|---|---|").append(repeated ? "---|" : "").append("---|---|---|---|---|---|---|---|\n");
+        .append("clean-trained acc | protected-trained acc | drop | clean-trained best | protected-trained best | ")
+        .append(redirection ? "redirected | " : "").append("grad evals/img | crafting s | train s |\n");
+    sb.append("|---|---|---|---|").append(repeated ? "---|" : "").append("---|---|---|---|---|")
+        .append(redirection ? "---|" : "").append("---|---|---|\n");
     for (EvaluationCell c : cells) {
       EvaluationRecord r = c.first();
       sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | ", r.method(), EvaluationRunner.fmt(r.eps()),
@@ -55,12 +57,19 @@ public final class EvaluationReport {
       if (repeated) {
         sb.append(c.runs().size()).append(" | ");
       }
-      sb.append(String.format(Locale.ROOT, "%s | %s | %s | %s | %s | %d | %.1f | %.1f |%n",
+      sb.append(String.format(Locale.ROOT, "%s | %s | %s | %s | %s | ",
           percent(c.stat(EvaluationRecord::cleanTrainedAcc), "%.2f%%", "%.2f ± %.2f%%"),
           percent(c.stat(EvaluationRecord::protectedAcc), "%.2f%%", "%.2f ± %.2f%%"),
           percent(c.stat(EvaluationRecord::drop), "%+.2f", "%+.2f ± %.2f"),
           percent(c.stat(EvaluationRecord::cleanBestAcc), "%.2f%%", "%.2f ± %.2f%%"),
-          percent(c.stat(EvaluationRecord::bestAcc), "%.2f%%", "%.2f ± %.2f%%"), r.gradientEvaluationsPerImage(),
+          percent(c.stat(EvaluationRecord::bestAcc), "%.2f%%", "%.2f ± %.2f%%")));
+      if (redirection) {
+        // A row whose runs do not all know their targets (none, noise, a given set) has no redirection to show.
+        boolean known = c.runs().stream().allMatch(run -> run.redirected() != null);
+        sb.append(known ? percent(c.stat(EvaluationRecord::redirected), "%.2f%%", "%.2f ± %.2f%%") : "–")
+            .append(" | ");
+      }
+      sb.append(String.format(Locale.ROOT, "%d | %.1f | %.1f |%n", r.gradientEvaluationsPerImage(),
           r.craftingSeconds(), c.stat(EvaluationRecord::trainSeconds).mean()));
     }
     return sb.toString();
@@ -87,6 +96,11 @@ public final class EvaluationReport {
         + "protected-trained model of an architecture share the appropriator seed, and a defended row's "
         + "clean-trained model was trained under the same defense, so its drop is what the protection costs "
         + "the defended appropriator.");
+    if (records.stream().anyMatch(r -> r.redirected() != null)) {
+      md.append(" \"Redirected\" is the share of clean test images the protected-trained model puts in a class "
+          + "whose training images were pushed toward the image's own class (a y with g(y) = the true class): the "
+          + "mistake the targeted perturbations aim at, as opposed to a collapse onto a few classes.");
+    }
     List<EvaluationCell> cells = EvaluationCell.group(records);
     int runs = cells.stream().mapToInt(c -> c.runs().size()).max().orElse(1);
     if (runs > 1) {
@@ -218,6 +232,31 @@ public final class EvaluationReport {
           percentRange, archs, bars, command + " | profile " + records.stream().map(EvaluationRecord::profile)
               .filter(p -> !p.isEmpty()).findFirst().orElse("-") + " | appropriator seeds " + seedList(cells)),
           Charts.WIDTH, Charts.HEIGHT));
+    }
+
+    // Where the clean test images went, per protected setting whose target classes are known: right, to a class
+    // whose training images were pushed toward their own (what the targeted methods aim at), or elsewhere (mostly
+    // a collapse onto a few classes). Means over the runs.
+    List<EvaluationCell> targeted = cells.stream()
+        .filter(c -> c.runs().stream().allMatch(r -> r.redirected() != null)).toList();
+    if (!targeted.isEmpty()) {
+      List<String> rows = targeted.stream().map(c -> c.first().method() + " ε" + EvaluationRunner.fmt(c.first().eps())
+          + " " + c.first().arch() + (c.first().defense().equals("none") ? "" : " + " + c.first().defense())).toList();
+      double[] right = targeted.stream().mapToDouble(c -> 100 * c.stat(EvaluationRecord::protectedAcc).mean())
+          .toArray();
+      double[] redirected = targeted.stream().mapToDouble(c -> 100 * c.stat(EvaluationRecord::redirected).mean())
+          .toArray();
+      double[] elsewhere = new double[rows.size()];
+      for (int i = 0; i < elsewhere.length; i++) {
+        elsewhere[i] = Math.max(0, 100 - right[i] - redirected[i]);
+      }
+      figures.add(new Figure("Where the clean test images went", "outcomes", "outcomes.png", Charts.stacked(
+          "Protected-trained models on the clean test set" + (runs > 1 ? " (means of up to " + runs + " runs)" : ""),
+          "share of the clean test images (%)", rows, List.of(new Charts.Bars("right class", right, null),
+              new Charts.Bars("redirected: a class pushed toward the image's own", redirected, null),
+              new Charts.Bars("elsewhere", elsewhere, null)),
+          command + " | target classes " + targeted.get(0).first().targetClasses() + " | appropriator seeds "
+              + seedList(targeted)), Charts.WIDTH, Math.max(Charts.HEIGHT / 2, 160 + 48 * rows.size())));
     }
 
     // Confusion matrix of the main setting: the last protection method listed, first ε, first arch, no defense.

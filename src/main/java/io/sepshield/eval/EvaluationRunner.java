@@ -30,10 +30,12 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * The efficacy harness: crafts protected training sets (or takes a given one), trains appropriator models from
@@ -118,7 +120,8 @@ public final class EvaluationRunner {
 
   /** A protected training set and what it cost; {@code featureLayer} is empty where nothing was crafted. */
   record Crafted(LabeledImages images, String settings, long gradientEvaluations, double seconds,
-      double imagesPerSecond, double eps255, String featureLayer, List<Integer> checkpointEpochs) {}
+      double imagesPerSecond, double eps255, String featureLayer, List<Integer> checkpointEpochs,
+      List<Integer> targetClasses) {}
 
   private final PrintStream log;
   private final ModelFactory factory;
@@ -191,7 +194,7 @@ public final class EvaluationRunner {
     }
     for (String m : spec.methods()) {
       if (m.equals(NONE)) {
-        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0, "", null));
+        sets.add(new Crafted(spec.train(), "", 0, 0, 0, 0, "", null, null));
         methodNames.add(NONE);
         continue;
       }
@@ -236,11 +239,12 @@ public final class EvaluationRunner {
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
                 model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
                 spec.appropriator().batchSize(), set.featureLayer(), spec.appropriator().schedule().cliName(),
-                set.checkpointEpochs());
+                set.checkpointEpochs(), set.targetClasses(), null);
             records.add(rec);
-            log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%n",
+            log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%s%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),
-                100 * rec.bestAcc());
+                100 * rec.bestAcc(), rec.redirected() == null ? ""
+                    : String.format(Locale.ROOT, "  redirected %.2f%%", 100 * rec.redirected()));
           }
         }
       }
@@ -295,6 +299,10 @@ public final class EvaluationRunner {
     long gradientEvaluations = settings.gradientEvaluationsPerImage(settings.checkpoints().length);
     List<Integer> epochs = Arrays.stream(settings.checkpoints()).mapToObj(i -> spec.ensemble().get(i).epoch())
         .toList();
+    // Noise is not pushed toward any class, so it has no redirection to measure.
+    int classes = spec.train().numClasses();
+    List<Integer> targets = method == Method.UNIFORM_NOISE ? null
+        : IntStream.range(0, classes).mapToObj(y -> protector.targetMap().target(y, classes)).toList();
     Path dir = spec.outDir() == null ? null : spec.outDir().resolve(craftedSetName(method.cliName(), eps255));
     CraftedSets.Inputs inputs = new CraftedSets.Inputs(spec.bundle(), method.cliName(), settings.toString(),
         spec.dataset(), spec.train().size(), CraftedSets.fingerprint(spec.train()), spec.seed(),
@@ -307,7 +315,7 @@ public final class EvaluationRunner {
           settings, was.craftingSeconds(), was.imagesPerSecond());
       writeStrip(spec, reused.get().images(), method.cliName(), eps255, settings.toString());
       return new Crafted(reused.get().images(), settings.toString(), gradientEvaluations, was.craftingSeconds(),
-          was.imagesPerSecond(), eps255, layer, epochs);
+          was.imagesPerSecond(), eps255, layer, epochs, targets);
     }
     log.printf("crafting %s (%d gradient evaluations per image)%n", settings, gradientEvaluations);
     protector.craftingNotes().forEach(log::println);
@@ -331,7 +339,7 @@ public final class EvaluationRunner {
       }
     }
     return new Crafted(images, settings.toString(), gradientEvaluations, result.summary().seconds(),
-        result.summary().imagesPerSecond(), eps255, layer, epochs);
+        result.summary().imagesPerSecond(), eps255, layer, epochs, targets);
   }
 
   private void warnOnUnevenCheckpoints(Spec spec) {
@@ -367,7 +375,7 @@ public final class EvaluationRunner {
     }
     log.printf("given protected set: max |δ| = %d/255%n", max);
     writeStrip(spec, g, GIVEN, max, "given protected set");
-    return new Crafted(g, "given", 0, 0, 0, max, "", null);
+    return new Crafted(g, "given", 0, 0, 0, max, "", null, null);
   }
 
   private void writeStrip(Spec spec, LabeledImages protectedImages, String method, float eps255, String settings) {

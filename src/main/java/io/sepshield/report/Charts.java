@@ -27,6 +27,7 @@ import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.PaintScale;
+import org.jfree.chart.renderer.category.StackedBarRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.chart.renderer.category.StatisticalBarRenderer;
 import org.jfree.chart.renderer.xy.DeviationRenderer;
@@ -39,6 +40,7 @@ import org.jfree.chart.ui.HorizontalAlignment;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.chart.ui.TextAnchor;
+import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.statistics.DefaultStatisticalCategoryDataset;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.YIntervalSeries;
@@ -212,14 +214,21 @@ public final class Charts {
     renderer.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.INSIDE6,
         TextAnchor.BOTTOM_CENTER));
     renderer.setItemLabelAnchorOffset(4);
-    for (int i = 0; i < series.size(); i++) {
+    return categoryChart(title, data, renderer, series.size(), xLabel, 0.25, valueAxis(yLabel, yRange),
+        PlotOrientation.VERTICAL, caption);
+  }
+
+  /** A bar chart's plot and frame: series coloured in order, light value gridlines, the caption below. */
+  private static JFreeChart categoryChart(String title, org.jfree.data.category.CategoryDataset data,
+      org.jfree.chart.renderer.category.BarRenderer renderer, int seriesCount, String xLabel, double categoryMargin,
+      NumberAxis y, PlotOrientation orientation, String caption) {
+    for (int i = 0; i < seriesCount; i++) {
       renderer.setSeriesPaint(i, color(i));
     }
     org.jfree.chart.axis.CategoryAxis x = new org.jfree.chart.axis.CategoryAxis(xLabel);
-    x.setCategoryMargin(0.25);
-    NumberAxis y = valueAxis(yLabel, yRange);
+    x.setCategoryMargin(categoryMargin);
     CategoryPlot plot = new CategoryPlot(data, x, y, renderer);
-    plot.setOrientation(PlotOrientation.VERTICAL);
+    plot.setOrientation(orientation);
     plot.setBackgroundPaint(Color.WHITE);
     plot.setOutlineVisible(false);
     plot.setRangeGridlinePaint(GRID);
@@ -228,6 +237,45 @@ public final class Charts {
     JFreeChart chart = new JFreeChart(title, titleFont(), plot, true);
     style(chart);
     return withCaption(chart, caption);
+  }
+
+  /**
+   * Horizontal bars stacked to 100 %: one bar per category, one segment per series in order, the value printed on
+   * each segment wide enough to hold it. For shares that add up, such as where a model's test images went.
+   */
+  public static JFreeChart stacked(String title, String yLabel, List<String> categories, List<Bars> series,
+      String caption) {
+    DefaultCategoryDataset data = new DefaultCategoryDataset();
+    for (Bars b : series) {
+      if (b.mean().length != categories.size()) {
+        throw new IllegalArgumentException("segments '" + b.name() + "': " + b.mean().length + " values for "
+            + categories.size() + " bars");
+      }
+      for (int i = 0; i < categories.size(); i++) {
+        data.addValue(b.mean()[i], b.name(), categories.get(i));
+      }
+    }
+    StackedBarRenderer renderer = new StackedBarRenderer();
+    renderer.setBarPainter(new StandardBarPainter());
+    renderer.setShadowVisible(false);
+    renderer.setDrawBarOutline(false);
+    renderer.setMaximumBarWidth(0.5);
+    // Labels only where the segment has room for them (5 % of the axis).
+    renderer.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new DecimalFormat("0.0")) {
+      @Override
+      public String generateLabel(org.jfree.data.category.CategoryDataset dataset, int row, int column) {
+        Number v = dataset.getValue(row, column);
+        return v == null || v.doubleValue() < 5 ? null : super.generateLabel(dataset, row, column);
+      }
+    });
+    renderer.setDefaultItemLabelsVisible(true);
+    renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.BOLD, 11));
+    renderer.setDefaultItemLabelPaint(Color.WHITE);
+    renderer.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.CENTER,
+        TextAnchor.CENTER));
+    renderer.setPositiveItemLabelPositionFallback(new ItemLabelPosition(ItemLabelAnchor.CENTER, TextAnchor.CENTER));
+    return categoryChart(title, data, renderer, series.size(), null, 0.3, valueAxis(yLabel, new double[] {0, 100}),
+        PlotOrientation.HORIZONTAL, caption);
   }
 
   /**

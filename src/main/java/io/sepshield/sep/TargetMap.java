@@ -38,9 +38,15 @@ public interface TargetMap {
     return this;
   }
 
-  /** Parses "half", "shift:N" or "closest". */
+  /**
+   * Parses "half", "shift:N", "closest" or a table "0>5,1>3,..." (class > its target, every class once: the form a
+   * table prints, so a map resolved or measured once can be given again).
+   */
   static TargetMap parse(String spec) {
     String s = spec.trim().toLowerCase();
+    if (s.contains(">")) {
+      return Table.parse(s);
+    }
     if (s.equals("half")) {
       return halfShift();
     }
@@ -50,7 +56,8 @@ public interface TargetMap {
     if (s.startsWith("shift:")) {
       return shift(Integer.parseInt(s.substring("shift:".length())));
     }
-    throw new IllegalArgumentException("unknown target map '" + spec + "' (half, shift:N, closest)");
+    throw new IllegalArgumentException("unknown target map '" + spec + "' (half, shift:N, closest, or a table "
+        + "0>5,1>3,...)");
   }
 
   /** (y + K/2) mod K. */
@@ -221,6 +228,45 @@ public interface TargetMap {
   record Table(int[] targets) implements TargetMap {
     public Table {
       targets = targets.clone();
+    }
+
+    /**
+     * "0>5,1>3,...": every class 0..K−1 exactly once, each sent to another class, no two to the same one (a
+     * derangement, as every built-in map is: a class left in place is not protected, and two classes pushed
+     * toward one target would carry the same features).
+     */
+    static Table parse(String spec) {
+      String[] pairs = spec.split(",");
+      int[] targets = new int[pairs.length];
+      Arrays.fill(targets, -1);
+      boolean[] taken = new boolean[pairs.length];
+      for (String pair : pairs) {
+        String[] yg = pair.trim().split(">");
+        int y;
+        int g;
+        try {
+          y = Integer.parseInt(yg[0].trim());
+          g = yg.length == 2 ? Integer.parseInt(yg[1].trim()) : -1;
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("target table entry '" + pair + "' is not class>target");
+        }
+        if (y < 0 || y >= pairs.length || g < 0 || g >= pairs.length) {
+          throw new IllegalArgumentException("target table entry '" + pair + "': classes and targets of a "
+              + pairs.length + "-class table are 0.." + (pairs.length - 1));
+        }
+        if (targets[y] >= 0) {
+          throw new IllegalArgumentException("target table gives class " + y + " twice");
+        }
+        if (g == y) {
+          throw new IllegalArgumentException("target table leaves class " + y + " in place");
+        }
+        if (taken[g]) {
+          throw new IllegalArgumentException("target table sends two classes to " + g);
+        }
+        targets[y] = g;
+        taken[g] = true;
+      }
+      return new Table(targets);
     }
 
     @Override

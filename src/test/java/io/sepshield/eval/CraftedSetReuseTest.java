@@ -82,6 +82,10 @@ class CraftedSetReuseTest {
     // The FAST profile's checkpoints of a bundle with checkpoints after epochs 1 and 2, crafted or reused.
     assertEquals(List.of(1, 2), a.checkpointEpochs());
     assertEquals(List.of(1, 2), b.checkpointEpochs());
+    // g as crafting used it, crafted or reused: the default half shift over 4 classes.
+    assertEquals(List.of(2, 3, 0, 1), a.targetClasses());
+    assertEquals(List.of(2, 3, 0, 1), b.targetClasses());
+    assertNotNull(a.redirected());
     // Trained on the same pixels with the same seed: the same model.
     assertEquals(a.protectedCurve(), b.protectedCurve());
 

@@ -351,6 +351,53 @@ class EvaluationRunnerTest {
   }
 
   @Test
+  void redirectedCountsTheTestImagesPutInAClassThatWasPushedTowardTheirOwn() {
+    // g = (y + 1) mod 3: class 0's images were pushed toward 1, so a clean 1 predicted as 0 is redirected.
+    int[][] confusion = {
+        {5, 1, 4}, // true 0: redirected when predicted 2 (g(2) = 0): 4
+        {3, 6, 1}, // true 1: predicted 0 (g(0) = 1): 3
+        {0, 2, 8}}; // true 2: predicted 1 (g(1) = 2): 2
+    EvaluationRecord r = withTargets(confusion, List.of(1, 2, 0));
+    assertEquals(9.0 / 30, r.redirected(), 1e-12);
+    // A map that sends two classes to one target counts both as redirected toward it.
+    assertEquals((4 + 3 + 6 + 0) / 30.0, withTargets(confusion, List.of(1, 1, 0)).redirected(), 1e-12);
+    assertNull(withTargets(confusion, null).redirected(), "no targets (none, noise, a given set): unknown");
+    assertThrows(IllegalArgumentException.class, () -> withTargets(confusion, List.of(1, 0)));
+
+    // The table shows it where a row knows it, a dash where it cannot, and no column when no row does.
+    EvaluationRecord none = record(0, 0.8, 0.8, 1000003);
+    EvaluationRecord given = new EvaluationRecord("d", 10, 10, "given", "", 8, "tiny", "none", 0.8, 0.5, 1000003, 0,
+        "c", 1, "b", "given", 0, 0, 0, 10, List.of(0.8), List.of(0.5), confusion, "none", 0, 0, "28x28",
+        "28x28 as uploaded", 128, "", null, null, null, null);
+    String table = EvaluationReport.table(List.of(r, given));
+    assertTrue(table.contains("| protected-trained best | redirected | grad evals/img |"), table);
+    assertTrue(table.contains("| 30.00% | 30.00% | 40 |"), table);
+    assertTrue(table.contains("| 50.00% | – | 0 |"), table);
+    assertFalse(EvaluationReport.table(List.of(none)).contains("redirected"));
+
+    // And a figure of where the clean test images went: right, redirected, elsewhere, stacked to 100 %.
+    EvaluationReport.Figure outcomes = EvaluationReport.figures(List.of(r, given), List.of("a", "b", "c")).stream()
+        .filter(f -> f.file().equals("outcomes.png")).findFirst().orElseThrow();
+    org.jfree.data.category.CategoryDataset shares = ((org.jfree.chart.plot.CategoryPlot) outcomes.chart().getPlot())
+        .getDataset();
+    assertEquals(1, shares.getColumnCount(), "only the row whose targets are known");
+    assertEquals(30.0, shares.getValue(0, 0).doubleValue(), 1e-9);
+    assertEquals(30.0, shares.getValue(1, 0).doubleValue(), 1e-9);
+    assertEquals(40.0, shares.getValue(2, 0).doubleValue(), 1e-9);
+    assertTrue(Charts.caption(outcomes.chart()).startsWith("c | target classes [1, 2, 0]"),
+        Charts.caption(outcomes.chart()));
+    assertEquals(Charts.WIDTH, Charts.render(outcomes.chart(), outcomes.width(), outcomes.height()).getWidth());
+    assertTrue(EvaluationReport.figures(List.of(given), List.of("a", "b", "c")).stream()
+        .noneMatch(f -> f.file().equals("outcomes.png")));
+  }
+
+  private static EvaluationRecord withTargets(int[][] confusion, List<Integer> targets) {
+    return new EvaluationRecord("d", 30, 30, "sep", "fast", 8, "tiny", "none", 0.9, 0.3, 1000003, 0, "c", 1, "b", "s",
+        40, 2.5, 4, 10, List.of(0.9), List.of(0.3), confusion, "none", 0, 0, "28x28", "28x28 as uploaded", 128,
+        "penultimate", null, null, targets, null);
+  }
+
+  @Test
   void resultsWrittenBeforeRepeatsExistedStillReadAsRunZero(@TempDir Path dir) throws Exception {
     Path old = dir.resolve("old.json");
     Files.writeString(old, "[{\"dataset\": \"d\", \"method\": \"sep\", \"seed\": 1000003, "
@@ -375,6 +422,6 @@ class EvaluationRunnerTest {
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
         "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null,
-        null, null);
+        null, null, null, null);
   }
 }

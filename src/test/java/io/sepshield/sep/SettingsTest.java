@@ -23,6 +23,19 @@ class SettingsTest {
   }
 
   @Test
+  void aTableReadsBackAsItPrintsAndMustBeAPermutationWithoutFixedPoints() {
+    TargetMap t = TargetMap.parse("3>0, 0>2,1>3,2>1");
+    assertEquals(new TargetMap.Table(new int[] {2, 3, 1, 0}), t);
+    assertEquals(t, TargetMap.parse(t.toString()), "the printed form (crafting settings, the closest map's log)");
+    assertEquals(1, t.target(2, 4));
+    assertThrows(IllegalArgumentException.class, () -> t.target(2, 10), "a 4-class table on 10 classes");
+    for (String bad : List.of("0>1,1>1,2>0", "0>1,1>0,1>2", "0>1,1>2,2>1", "0>1,1>3,2>0", "0>1,1>0,2", "0>x,1>0",
+        "0>1,1>2,3>0")) {
+      assertThrows(IllegalArgumentException.class, () -> TargetMap.parse(bad), bad);
+    }
+  }
+
+  @Test
   void evenlySpacedCheckpointsIncludeTheNewest() {
     assertArrayEquals(new int[] {2, 5, 8, 11, 14}, Profile.evenlySpaced(5, 15));
     assertArrayEquals(new int[] {0, 1, 2}, Profile.evenlySpaced(15, 3));
