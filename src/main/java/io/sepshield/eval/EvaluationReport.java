@@ -235,8 +235,8 @@ public final class EvaluationReport {
     }
 
     // Where the clean test images went, per protected setting whose target classes are known: right, to a class
-    // whose training images were pushed toward their own (what the targeted methods aim at), or elsewhere (mostly
-    // a collapse onto a few classes). Means over the runs.
+    // whose training images were pushed toward their own (what the targeted methods aim at), or elsewhere. Means
+    // over the runs.
     List<EvaluationCell> targeted = cells.stream()
         .filter(c -> c.runs().stream().allMatch(r -> r.redirected() != null)).toList();
     if (!targeted.isEmpty()) {
