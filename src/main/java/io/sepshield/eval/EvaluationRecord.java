@@ -59,6 +59,11 @@ import java.util.regex.Pattern;
  *     images were pushed toward the image's own class (a y with g(y) = the true class): the mistake SEP's targeted
  *     perturbations aim at, each class's features learned as another class's, as opposed to a collapse onto a few
  *     classes. Derived from {@code confusion} and {@code targetClasses}; null where either is unknown
+ * @param backgroundDelta per class, the training set's mean |δ| in 1/255 levels over the pixels that are 0 in the
+ *     clean image (the black background of Fashion-MNIST): how much of each class's perturbation the background
+ *     keeps. The classes lowest here are where the appropriators' collapse went in every set probed
+ *     (docs/results.md, twelfth ablations). Null for none, in records written before 2026-12-03, and for a class
+ *     without background pixels
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -70,7 +75,8 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     double craftingSeconds, double craftingImagesPerSecond, double trainSeconds, List<Double> cleanCurve,
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
     String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer,
-    String appropriatorSchedule, List<Integer> checkpointEpochs, List<Integer> targetClasses, Double redirected) {
+    String appropriatorSchedule, List<Integer> checkpointEpochs, List<Integer> targetClasses, Double redirected,
+    List<Double> backgroundDelta) {
 
   private static final Pattern BATCH_OPTION = Pattern.compile("--appropriator-batch-size[ =](\\d+)");
 

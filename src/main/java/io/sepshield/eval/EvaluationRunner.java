@@ -123,6 +123,44 @@ public final class EvaluationRunner {
       double imagesPerSecond, double eps255, String featureLayer, List<Integer> checkpointEpochs,
       List<Integer> targetClasses) {}
 
+  /**
+   * Per class, the mean |δ| (1/255 levels) of {@code crafted} against {@code clean} over the pixels that are 0 in the
+   * clean image; null for a class with no such pixel. Where the background clips a class's perturbation most, that
+   * class is where a clean test image lands in the ablations so far, whatever it shows.
+   */
+  static List<Double> backgroundDelta(LabeledImages clean, LabeledImages crafted) {
+    byte[] a = clean.rawPixels();
+    byte[] b = crafted.rawPixels();
+    int pixels = a.length / clean.size();
+    int[] labels = clean.labels();
+    double[] sum = new double[clean.numClasses()];
+    long[] count = new long[clean.numClasses()];
+    for (int i = 0; i < clean.size(); i++) {
+      if (labels[i] < 0) {
+        continue; // an unknown label has no class to count it for
+      }
+      for (int j = i * pixels; j < (i + 1) * pixels; j++) {
+        if (a[j] == 0) {
+          sum[labels[i]] += b[j] & 0xff;
+          count[labels[i]]++;
+        }
+      }
+    }
+    List<Double> delta = new ArrayList<>();
+    for (int k = 0; k < sum.length; k++) {
+      delta.add(count[k] == 0 ? null : sum[k] / count[k]);
+    }
+    return delta;
+  }
+
+  private void logBackground(String method, double eps255, List<Double> delta, List<String> classNames) {
+    List<Integer> ranked = IntStream.range(0, delta.size()).filter(k -> delta.get(k) != null).boxed()
+        .sorted(java.util.Comparator.comparingDouble(delta::get)).toList();
+    log.printf("%s ε=%s/255: mean |δ| on the background (clean pixel 0) per class, least first: %s%n", method,
+        fmt(eps255), ranked.stream().map(k -> String.format(Locale.ROOT, "%s %.2f", classNames.get(k), delta.get(k)))
+            .collect(Collectors.joining(", ")));
+  }
+
   private final PrintStream log;
   private final ModelFactory factory;
   private List<EvaluationRecord> earlierClean = List.of();
@@ -206,6 +244,15 @@ public final class EvaluationRunner {
     // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
     // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
     // come first, as they always did, where a row needs them; the defended ones when first needed.
+    // What the background keeps of each class's perturbation, per set: logged now, recorded with every row.
+    List<List<Double>> backgrounds = new ArrayList<>();
+    for (int s = 0; s < sets.size(); s++) {
+      boolean crafted = !methodNames.get(s).equals(NONE);
+      backgrounds.add(crafted ? backgroundDelta(spec.train(), sets.get(s).images()) : null);
+      if (crafted) {
+        logBackground(methodNames.get(s), sets.get(s).eps255(), backgrounds.get(s), spec.train().classNames());
+      }
+    }
     CleanModels clean = new CleanModels(spec, views, total, done);
     if (cleanDefenses(spec).contains(Defenses.NONE.label())) {
       for (int r = 0; r < spec.repeats(); r++) {
@@ -239,7 +286,7 @@ public final class EvaluationRunner {
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
                 model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
                 spec.appropriator().batchSize(), set.featureLayer(), spec.appropriator().schedule().cliName(),
-                set.checkpointEpochs(), set.targetClasses(), null);
+                set.checkpointEpochs(), set.targetClasses(), null, backgrounds.get(s));
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%s%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),

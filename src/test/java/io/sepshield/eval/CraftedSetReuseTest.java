@@ -86,6 +86,10 @@ class CraftedSetReuseTest {
     assertEquals(List.of(2, 3, 0, 1), a.targetClasses());
     assertEquals(List.of(2, 3, 0, 1), b.targetClasses());
     assertNotNull(a.redirected());
+    // What the background kept of each class's perturbation, the same for the crafted and the reused set.
+    assertEquals(4, a.backgroundDelta().size());
+    assertEquals(a.backgroundDelta(), b.backgroundDelta());
+    assertEquals(EvaluationRunner.backgroundDelta(TRAIN, ProtectedOutput.readIdx(dir, "p")), a.backgroundDelta());
     // Trained on the same pixels with the same seed: the same model.
     assertEquals(a.protectedCurve(), b.protectedCurve());
 

@@ -111,6 +111,11 @@ class EvaluationRunnerTest {
     EvaluationRecord noneNone = records.stream().filter(r -> r.method().equals("none") && r.defense()
         .equals("none")).findFirst().orElseThrow();
     assertEquals(noneNone.cleanTrainedAcc(), noneNone.protectedAcc());
+    // What the background kept of the given set's perturbation, logged and recorded; nothing for the clean set.
+    assertEquals(EvaluationRunner.backgroundDelta(train, poisoned), given.backgroundDelta());
+    assertNull(noneNone.backgroundDelta());
+    assertTrue(log.toString().contains("given ε=" + EvaluationRunner.fmt(given.eps()) + "/255: mean |δ| on the "
+        + "background (clean pixel 0) per class, least first: "), log.toString());
     assertTrue(Files.exists(out.resolve("before-after-given-eps" + EvaluationRunner.fmt(given.eps()) + ".png")));
 
     Path report = EvaluationReport.write(records, out, train.classNames(), "test");
@@ -368,7 +373,7 @@ class EvaluationRunnerTest {
     EvaluationRecord none = record(0, 0.8, 0.8, 1000003);
     EvaluationRecord given = new EvaluationRecord("d", 10, 10, "given", "", 8, "tiny", "none", 0.8, 0.5, 1000003, 0,
         "c", 1, "b", "given", 0, 0, 0, 10, List.of(0.8), List.of(0.5), confusion, "none", 0, 0, "28x28",
-        "28x28 as uploaded", 128, "", null, null, null, null);
+        "28x28 as uploaded", 128, "", null, null, null, null, null);
     String table = EvaluationReport.table(List.of(r, given));
     assertTrue(table.contains("| protected-trained best | redirected | grad evals/img |"), table);
     assertTrue(table.contains("| 30.00% | 30.00% | 40 |"), table);
@@ -391,10 +396,24 @@ class EvaluationRunnerTest {
         .noneMatch(f -> f.file().equals("outcomes.png")));
   }
 
+  @Test
+  void theBackgroundShareOfEachClasssPerturbationIsMeasuredWhereTheCleanPixelIsZero() {
+    // Two classes of 2x2 images: class 0 has three black pixels, class 1 one; only those count.
+    LabeledImages clean = new LabeledImages(1, 2, 2, new byte[] {0, 0, 0, 9, 0, 5, 5, 5, 0, 0, 0, 0},
+        new int[] {0, 1, 0}, List.of("a", "b"), LabeledImages.indexIds("t", 3));
+    LabeledImages crafted = clean.withPixels(new byte[] {2, 4, 0, 12, 8, 7, 3, 5, 1, 1, 1, 1});
+    List<Double> delta = EvaluationRunner.backgroundDelta(clean, crafted);
+    assertEquals((2 + 4 + 0 + 1 + 1 + 1 + 1) / 7.0, delta.get(0), 1e-12, "class 0: 3 + 4 black pixels");
+    assertEquals(8.0, delta.get(1), 1e-12, "class 1: one black pixel, moved to 8; the others are not background");
+    LabeledImages noBackground = new LabeledImages(1, 2, 2, new byte[] {1, 1, 1, 1}, new int[] {1},
+        List.of("a", "b"), LabeledImages.indexIds("t", 1));
+    assertNull(EvaluationRunner.backgroundDelta(noBackground, noBackground).get(0), "no image of class 0");
+  }
+
   private static EvaluationRecord withTargets(int[][] confusion, List<Integer> targets) {
     return new EvaluationRecord("d", 30, 30, "sep", "fast", 8, "tiny", "none", 0.9, 0.3, 1000003, 0, "c", 1, "b", "s",
         40, 2.5, 4, 10, List.of(0.9), List.of(0.3), confusion, "none", 0, 0, "28x28", "28x28 as uploaded", 128,
-        "penultimate", null, null, targets, null);
+        "penultimate", null, null, targets, null, null);
   }
 
   @Test
@@ -422,6 +441,6 @@ class EvaluationRunnerTest {
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
         "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null,
-        null, null, null, null);
+        null, null, null, null, null);
   }
 }
