@@ -40,6 +40,11 @@ record EvaluationCell(List<EvaluationRecord> runs) {
     return runs.get(0);
   }
 
+  /** Whether every run knows its redirected share (none, noise and given sets do not), so the cell can show one. */
+  boolean knowsRedirection() {
+    return runs.stream().allMatch(r -> r.redirected() != null);
+  }
+
   MeanSd stat(ToDoubleFunction<EvaluationRecord> value) {
     return MeanSd.of(runs.stream().mapToDouble(value).toArray());
   }

@@ -65,9 +65,8 @@ public final class EvaluationReport {
           percent(c.stat(EvaluationRecord::bestAcc), "%.2f%%", "%.2f ± %.2f%%")));
       if (redirection) {
         // A row whose runs do not all know their targets (none, noise, a given set) has no redirection to show.
-        boolean known = c.runs().stream().allMatch(run -> run.redirected() != null);
-        sb.append(known ? percent(c.stat(EvaluationRecord::redirected), "%.2f%%", "%.2f ± %.2f%%") : "–")
-            .append(" | ");
+        sb.append(c.knowsRedirection()
+            ? percent(c.stat(EvaluationRecord::redirected), "%.2f%%", "%.2f ± %.2f%%") : "–").append(" | ");
       }
       sb.append(String.format(Locale.ROOT, "%d | %.1f | %.1f |%n", r.gradientEvaluationsPerImage(),
           r.craftingSeconds(), c.stat(EvaluationRecord::trainSeconds).mean()));
@@ -237,8 +236,7 @@ public final class EvaluationReport {
     // Where the clean test images went, per protected setting whose target classes are known: right, to a class
     // whose training images were pushed toward their own (what the targeted methods aim at), or elsewhere. Means
     // over the runs.
-    List<EvaluationCell> targeted = cells.stream()
-        .filter(c -> c.runs().stream().allMatch(r -> r.redirected() != null)).toList();
+    List<EvaluationCell> targeted = cells.stream().filter(EvaluationCell::knowsRedirection).toList();
     if (!targeted.isEmpty()) {
       List<String> rows = targeted.stream().map(c -> c.first().method() + " ε" + EvaluationRunner.fmt(c.first().eps())
           + " " + c.first().arch() + (c.first().defense().equals("none") ? "" : " + " + c.first().defense())).toList();
