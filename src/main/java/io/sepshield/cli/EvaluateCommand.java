@@ -50,8 +50,8 @@ public class EvaluateCommand implements Callable<Integer> {
 
   @Option(names = "--targets", defaultValue = "half", description = "Target map g(y): half ((y + K/2) mod K, the "
       + "paper's), shift:N ((y + N) mod K) or closest (the derangement pairing classes whose centers lie closest "
-      + "in the bundle's feature space; not the paper's) or a table 0>5,1>3,... (every class once, a "
-      + "permutation without fixed points). Default: ${DEFAULT-VALUE}")
+      + "in the bundle's feature space; not the paper's) or a table 0>5,1>3,... (every class once, "
+      + "never to itself; several may share a target). Default: ${DEFAULT-VALUE}")
   String targets;
 
   @Option(names = "--crafting-augment", defaultValue = "none", description = CraftingAugmentation.USAGE
@@ -168,6 +168,12 @@ public class EvaluateCommand implements Callable<Integer> {
       + "ablation trains only its protected models. Ignored when --methods lists none.")
   Path cleanFrom;
 
+  @Option(names = "--protected-from", description = "results.json of an earlier run: its protected-trained models "
+      + "are reused where one trained on the very same protected set (by fingerprint) with the same method, eps, "
+      + "defense, appropriator seed and recipe, so that --repeats R after a run with fewer repeats trains only the "
+      + "new seeds. Results written before 2026-12-03 never match (they do not name their set).")
+  Path protectedFrom;
+
   @Option(names = "--out", defaultValue = "runs/eval", description = "Output directory. Default: ${DEFAULT-VALUE}")
   Path out;
 
@@ -246,6 +252,7 @@ public class EvaluateCommand implements Callable<Integer> {
             runtime.resolve(), batchSize, given, out, repeats, input, choices);
         List<EvaluationRecord> records = new EvaluationRunner(System.err, EvaluationRunner.ModelFactory.ZOO)
             .reusingCleanModelsOf(cleanFrom == null ? List.of() : EvaluationReport.readJson(cleanFrom))
+            .reusingProtectedRunsOf(protectedFrom == null ? List.of() : EvaluationReport.readJson(protectedFrom))
             .run(spec);
         String preamble = String.format("Training data %s (%d images), test data %s (%d images); uploads %s, "
             + "appropriators train and test at %s; bundle %s; appropriators %s; device %s.", spec.dataset(),

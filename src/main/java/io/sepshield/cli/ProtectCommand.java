@@ -43,7 +43,8 @@ public class ProtectCommand implements Callable<Integer> {
 
   @Option(names = "--target", defaultValue = "half", description = "Target map g: half ((y+K/2) mod K), "
       + "shift:N, closest (the derangement pairing classes whose centers lie closest in the bundle's feature "
-      + "space) or a table 0>5,1>3,... (every class once, a permutation without fixed points).")
+      + "space) or a table 0>5,1>3,... (every class once, never to itself; several may "
+      + "share a target).")
   String target;
 
   @Option(names = "--batch-size", defaultValue = "64")

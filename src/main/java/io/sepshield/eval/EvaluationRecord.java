@@ -64,6 +64,10 @@ import java.util.regex.Pattern;
  *     keeps. The classes lowest here are where the appropriators' collapse went in every set probed
  *     (docs/results.md, twelfth ablations). Null for none, in records written before 2026-12-03, and for a class
  *     without background pixels
+ * @param protectedSha256 fingerprint of the protected training set the appropriator trained on, before any defense
+ *     (SHA-256 over shape, class names, pixels and labels): the same images with the same recipe, defense and seed
+ *     train the same model, which {@code evaluate --protected-from} then takes instead of training it again. Null
+ *     for none and in records written before it was recorded (2026-12-03)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonPropertyOrder({"dataset", "trainImages", "testImages", "method", "profile", "eps", "arch", "defense",
@@ -76,7 +80,7 @@ public record EvaluationRecord(String dataset, int trainImages, int testImages, 
     List<Double> protectedCurve, int[][] confusion, String cleanDefense, double bestAcc, double cleanBestAcc,
     String uploadSize, String appropriatorInput, int appropriatorBatchSize, String featureLayer,
     String appropriatorSchedule, List<Integer> checkpointEpochs, List<Integer> targetClasses, Double redirected,
-    List<Double> backgroundDelta) {
+    List<Double> backgroundDelta, String protectedSha256) {
 
   private static final Pattern BATCH_OPTION = Pattern.compile("--appropriator-batch-size[ =](\\d+)");
 

@@ -164,6 +164,7 @@ public final class EvaluationRunner {
   private final PrintStream log;
   private final ModelFactory factory;
   private List<EvaluationRecord> earlierClean = List.of();
+  private List<EvaluationRecord> earlierProtected = List.of();
 
   public EvaluationRunner(PrintStream log, ModelFactory factory) {
     this.log = log;
@@ -197,6 +198,28 @@ public final class EvaluationRunner {
           sameRecipe.stream().map(r -> Long.toString(r.seed())).distinct().collect(Collectors.joining(", ")), seed);
     }
     return match.map(r -> new TrainedModel(r.cleanCurve(), null, r.trainSeconds()));
+  }
+
+  /**
+   * Takes protected-trained models from the records of an earlier run instead of training them again, where one
+   * trained on the very same protected set (its fingerprint, so a set crafted again elsewhere never matches), with
+   * the same method, ε, defense, appropriator seed and recipe as for {@link #reusingCleanModelsOf}: adding runs to
+   * a setting ({@code --repeats}) then trains only the new seeds. Records written before the fingerprint was
+   * recorded never match.
+   */
+  public EvaluationRunner reusingProtectedRunsOf(List<EvaluationRecord> records) {
+    this.earlierProtected = List.copyOf(records);
+    return this;
+  }
+
+  private Optional<TrainedModel> earlierProtectedModel(Spec spec, Views views, String arch, Defense defense,
+      long seed, String method, double eps255, String fingerprint) {
+    return earlierProtected.stream()
+        .filter(r -> r.protectedSha256() != null && r.protectedSha256().equals(fingerprint)
+            && r.method().equals(method) && r.eps() == eps255 && r.defense().equals(defense.label())
+            && r.seed() == seed && r.protectedCurve() != null && r.confusion() != null
+            && sameCleanRecipe(r, spec, views, arch, defense))
+        .findFirst().map(r -> new TrainedModel(r.protectedCurve(), r.confusion(), r.trainSeconds()));
   }
 
   /** An earlier clean-trained record of this architecture on the same data, recipe, defense and input, any seed. */
@@ -245,10 +268,13 @@ public final class EvaluationRunner {
     // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
     // come first, as they always did, where a row needs them; the defended ones when first needed.
     // What the background keeps of each class's perturbation, per set: logged now, recorded with every row.
+    // And its fingerprint, which names the set in the records (protected runs are reused by it).
     List<List<Double>> backgrounds = new ArrayList<>();
+    List<String> fingerprints = new ArrayList<>();
     for (int s = 0; s < sets.size(); s++) {
       boolean crafted = !methodNames.get(s).equals(NONE);
       backgrounds.add(crafted ? backgroundDelta(spec.train(), sets.get(s).images()) : null);
+      fingerprints.add(crafted ? CraftedSets.fingerprint(sets.get(s).images()) : null);
       if (crafted) {
         logBackground(methodNames.get(s), sets.get(s).eps255(), backgrounds.get(s), spec.train().classNames());
       }
@@ -275,9 +301,12 @@ public final class EvaluationRunner {
             if (method.equals(NONE)) {
               model = cleanModel; // the same images, defense, architecture and seed: the clean-trained run itself
             } else {
-              log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%s%n", ++done[0], total, arch, method,
-                  fmt(set.eps255()), defense.label(), runLabel(spec, r));
-              model = train(spec, views, arch, defended, defense, seed);
+              Optional<TrainedModel> earlier = earlierProtectedModel(spec, views, arch, defense, seed, method,
+                  set.eps255(), fingerprints.get(s));
+              log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%s%s%n", ++done[0], total, arch, method,
+                  fmt(set.eps255()), defense.label(), runLabel(spec, r),
+                  earlier.isPresent() ? ": taken from an earlier run (the same set, recipe and seed)" : "");
+              model = earlier.isPresent() ? earlier.get() : train(spec, views, arch, defended, defense, seed);
             }
             EvaluationRecord rec = new EvaluationRecord(spec.dataset(), spec.train().size(), views.test().size(),
                 method, method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(),
@@ -286,7 +315,8 @@ public final class EvaluationRunner {
                 set.seconds(), set.imagesPerSecond(), model.seconds(), cleanModel.curve(), model.curve(),
                 model.confusion(), defense.label(), 0, 0, spec.uploadSize(), spec.input().describe(spec.uploadSize()),
                 spec.appropriator().batchSize(), set.featureLayer(), spec.appropriator().schedule().cliName(),
-                set.checkpointEpochs(), set.targetClasses(), null, backgrounds.get(s));
+                set.checkpointEpochs(), set.targetClasses(), null, backgrounds.get(s),
+                fingerprints.get(s));
             records.add(rec);
             log.printf("    clean-trained %.2f%%  protected-trained %.2f%%  (best epoch %.2f%% / %.2f%%)%s%n",
                 100 * rec.cleanTrainedAcc(), 100 * rec.protectedAcc(), 100 * rec.cleanBestAcc(),

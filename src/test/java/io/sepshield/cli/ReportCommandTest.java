@@ -49,7 +49,7 @@ class ReportCommandTest {
         other.method(), other.profile(), other.eps(), other.arch(), other.defense(), other.cleanTrainedAcc(),
         other.protectedAcc(), other.seed(), other.repeat(), other.command(), 10, other.bundle(),
         other.craftingSettings(), 100, 1, 1, 1, null, null, null, "none", 0, 0, "28x28", "28x28 as uploaded", 128,
-        "penultimate", null, null, null, null, null)), b);
+        "penultimate", null, null, null, null, null, null)), b);
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int rc = run(new ByteArrayOutputStream(), err, "report", "--out", dir.resolve("pooled").toString(),
         a.toString(), b.toString());
@@ -78,6 +78,6 @@ class ReportCommandTest {
         none ? 0.9 : acc, 7, 0, "sep-shield evaluate --bundle " + bundle, 30, bundle,
         none ? "" : "sep-fa-vr eps=8.0/255", 100, 1, 1, 1, List.of(0.45, 0.9), curve,
         new int[][] {{4, 0}, {0, 4}}, "none", 0, 0, "28x28", "28x28 as uploaded", 128, none ? "" : "penultimate",
-        null, null, null, null, null);
+        null, null, null, null, null, null);
   }
 }

@@ -208,6 +208,44 @@ class EvaluationRunnerTest {
   }
 
   @Test
+  void moreRepeatsTrainOnlyTheSeedsAnEarlierRunOnTheSameSetDidNotHave(@TempDir Path out) throws Exception {
+    LabeledImages train = TinyModels.textures(4, 20, 1, 61);
+    LabeledImages test = TinyModels.textures(4, 10, 1, 62);
+    TrainingConfig config = epochs(2, 16);
+    LabeledImages given = withShortcut(train, 7);
+    List<EvaluationRecord> earlier = new EvaluationRunner(new PrintStream(new ByteArrayOutputStream(), true), TINY)
+        .run(noneAndBits1(train, test, config, given, out.resolve("a"), 1));
+    EvaluationRecord run0 = earlier.stream().filter(r -> r.method().equals(EvaluationRunner.GIVEN)
+        && r.defense().equals("none")).findFirst().orElseThrow();
+    assertEquals(CraftedSets.fingerprint(given), run0.protectedSha256(), "the record names the set it trained on");
+    assertNull(earlier.stream().filter(r -> r.method().equals(EvaluationRunner.NONE)).findFirst().orElseThrow()
+        .protectedSha256(), "method none trained on no protected set");
+
+    // The same set with two runs: run 0 is the earlier run's model, curve and confusion; only run 1 trains.
+    EvaluationRunner.Spec twoRuns = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), config, 3, "test-command", Device.cpu(),
+        32, given, out.resolve("b"), 2);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    List<EvaluationRecord> records = new EvaluationRunner(new PrintStream(log, true), TINY)
+        .reusingCleanModelsOf(earlier).reusingProtectedRunsOf(earlier).run(twoRuns);
+    assertEquals(2, records.size());
+    assertEquals(run0.protectedCurve(), records.get(0).protectedCurve());
+    assertArrayEquals(run0.confusion(), records.get(0).confusion());
+    assertEquals(run0.seed(), records.get(0).seed());
+    assertEquals(1, log.toString().split("taken from an earlier run \\(the same set", -1).length - 1, log.toString());
+    assertTrue(log.toString().contains("(run 2/2)\n"), "run 1 is trained: " + log);
+    assertNotEquals(records.get(0).protectedCurve(), records.get(1).protectedCurve());
+
+    // Another set (another shortcut) matches nothing, though everything else is the same.
+    EvaluationRunner.Spec otherSet = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
+        List.of(), Profile.FAST, List.of("tiny"), List.of(Defenses.NONE), config, 3, "test-command", Device.cpu(),
+        32, withShortcut(train, 8), out.resolve("c"), 1);
+    ByteArrayOutputStream log2 = new ByteArrayOutputStream();
+    new EvaluationRunner(new PrintStream(log2, true), TINY).reusingProtectedRunsOf(earlier).run(otherSet);
+    assertFalse(log2.toString().contains("taken from an earlier run (the same set"), log2.toString());
+  }
+
+  @Test
   void aGivenSetThatIsNotTheTrainingSetIsRefused() {
     LabeledImages train = TinyModels.textures(2, 4, 1, 1);
     LabeledImages other = TinyModels.textures(2, 5, 1, 1);
@@ -373,7 +411,7 @@ class EvaluationRunnerTest {
     EvaluationRecord none = record(0, 0.8, 0.8, 1000003);
     EvaluationRecord given = new EvaluationRecord("d", 10, 10, "given", "", 8, "tiny", "none", 0.8, 0.5, 1000003, 0,
         "c", 1, "b", "given", 0, 0, 0, 10, List.of(0.8), List.of(0.5), confusion, "none", 0, 0, "28x28",
-        "28x28 as uploaded", 128, "", null, null, null, null, null);
+        "28x28 as uploaded", 128, "", null, null, null, null, null, null);
     String table = EvaluationReport.table(List.of(r, given));
     assertTrue(table.contains("| protected-trained best | redirected | grad evals/img |"), table);
     assertTrue(table.contains("| 30.00% | 30.00% | 40 |"), table);
@@ -413,7 +451,7 @@ class EvaluationRunnerTest {
   private static EvaluationRecord withTargets(int[][] confusion, List<Integer> targets) {
     return new EvaluationRecord("d", 30, 30, "sep", "fast", 8, "tiny", "none", 0.9, 0.3, 1000003, 0, "c", 1, "b", "s",
         40, 2.5, 4, 10, List.of(0.9), List.of(0.3), confusion, "none", 0, 0, "28x28", "28x28 as uploaded", 128,
-        "penultimate", null, null, targets, null, null);
+        "penultimate", null, null, targets, null, null, null);
   }
 
   @Test
@@ -441,6 +479,6 @@ class EvaluationRunnerTest {
   private static EvaluationRecord record(int repeat, double clean, double prot, long seed) {
     return new EvaluationRecord("d", 10, 10, "sep", "fast", 8, "tiny", "none", clean, prot, seed, repeat, "c", 1, "b",
         "s", 40, 2.5, 4, 10 + 2 * repeat, List.of(clean), List.of(prot), null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, null,
-        null, null, null, null, null);
+        null, null, null, null, null, null);
   }
 }

@@ -73,7 +73,7 @@ class PooledRunsTest {
         r.craftingImagesPerSecond(), r.trainSeconds(), r.cleanCurve(), r.protectedCurve(), r.confusion(),
         r.cleanDefense(), r.bestAcc(), r.cleanBestAcc(), r.uploadSize(), r.appropriatorInput(),
         r.appropriatorBatchSize(), r.featureLayer(), r.appropriatorSchedule(), epochs, r.targetClasses(),
-        r.redirected(), r.backgroundDelta());
+        r.redirected(), r.backgroundDelta(), r.protectedSha256());
   }
 
   private static EvaluationRecord record(String method, String bundle, long seed, String settings, double acc) {
@@ -82,6 +82,7 @@ class PooledRunsTest {
     return new EvaluationRecord("fashion-mnist:train (balanced subset of 4000)", 4000, 10000, method,
         none ? "" : "cpu", none ? 0 : 8, "resnet8", "none", clean, none ? clean : acc, seed, 0,
         "sep-shield evaluate --bundle " + bundle, 30, bundle, settings, 100, 1, 1, 1, List.of(acc), List.of(acc),
-        null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, none ? "" : "penultimate", null, null, null, null, null);
+        null, "none", 0, 0, "28x28", "28x28 as uploaded", 128, none ? "" : "penultimate", null, null, null, null, null,
+        null);
   }
 }
