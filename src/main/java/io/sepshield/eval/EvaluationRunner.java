@@ -202,10 +202,10 @@ public final class EvaluationRunner {
 
   /**
    * Takes protected-trained models from the records of an earlier run instead of training them again, where one
-   * trained on the very same protected set (its fingerprint, so a set crafted again elsewhere never matches), with
-   * the same method, ε, defense, appropriator seed and recipe as for {@link #reusingCleanModelsOf}: adding runs to
-   * a setting ({@code --repeats}) then trains only the new seeds. Records written before the fingerprint was
-   * recorded never match.
+   * trained on the very same protected set (its fingerprint: only identical images match, not a set crafted again
+   * where the floating point came out otherwise), with the same method, ε, defense, appropriator seed and recipe as
+   * for {@link #reusingCleanModelsOf}: adding runs to a setting ({@code --repeats}) then trains only the new seeds.
+   * Records written before the fingerprint was recorded never match.
    */
   public EvaluationRunner reusingProtectedRunsOf(List<EvaluationRecord> records) {
     this.earlierProtected = List.copyOf(records);
