@@ -264,9 +264,6 @@ public final class EvaluationRunner {
         methodNames.add(Method.parse(m).cliName());
       }
     }
-    // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
-    // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
-    // come first, as they always did, where a row needs them; the defended ones when first needed.
     // What the background keeps of each class's perturbation, per set: logged now, recorded with every row.
     // And its fingerprint, which names the set in the records (protected runs are reused by it).
     List<List<Double>> backgrounds = new ArrayList<>();
@@ -279,6 +276,9 @@ public final class EvaluationRunner {
         logBackground(methodNames.get(s), sets.get(s).eps255(), backgrounds.get(s), spec.train().classNames());
       }
     }
+    // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
+    // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
+    // come first, as they always did, where a row needs them; the defended ones when first needed.
     CleanModels clean = new CleanModels(spec, views, total, done);
     if (cleanDefenses(spec).contains(Defenses.NONE.label())) {
       for (int r = 0; r < spec.repeats(); r++) {
