@@ -187,17 +187,25 @@ public final class EvaluationRunner {
     if (spec.methods().contains(NONE)) {
       return Optional.empty();
     }
-    List<EvaluationRecord> sameRecipe = earlierClean.stream()
-        .filter(r -> sameCleanRecipe(r, spec, views, arch, defense)).toList();
-    Optional<EvaluationRecord> match = sameRecipe.stream().filter(r -> r.seed() == seed).findFirst();
-    if (match.isEmpty() && !sameRecipe.isEmpty()) {
-      // The trap this names: the seed follows the architecture's position in --archs, so "--archs vgg11s" cannot
-      // reuse the vgg11s of an earlier "--archs resnet8,vgg11s" run.
+    return earlierClean.stream().filter(r -> sameCleanRecipe(r, spec, views, arch, defense) && r.seed() == seed)
+        .findFirst().map(r -> new TrainedModel(r.cleanCurve(), null, r.trainSeconds()));
+  }
+
+  /**
+   * The trap this names: the seed follows the architecture's position in --archs, so "--archs vgg11s" cannot reuse
+   * the vgg11s of an earlier "--archs resnet8,vgg11s" run.
+   */
+  private void noteCleanModelsWithOtherSeeds(Spec spec, Views views, String arch, Defense defense, long seed) {
+    if (spec.methods().contains(NONE)) {
+      return;
+    }
+    List<String> otherSeeds = earlierClean.stream().filter(r -> sameCleanRecipe(r, spec, views, arch, defense))
+        .map(r -> Long.toString(r.seed())).distinct().toList();
+    if (!otherSeeds.isEmpty() && !otherSeeds.contains(Long.toString(seed))) {
       log.printf("note: --clean-from has %s trained the same way but with appropriator seed %s, not %d (the seed "
           + "follows the architecture's position in --archs and the run's --seed); training a new one%n", arch,
-          sameRecipe.stream().map(r -> Long.toString(r.seed())).distinct().collect(Collectors.joining(", ")), seed);
+          String.join(", ", otherSeeds), seed);
     }
-    return match.map(r -> new TrainedModel(r.cleanCurve(), null, r.trainSeconds()));
   }
 
   /**
@@ -242,8 +250,6 @@ public final class EvaluationRunner {
       log.printf("appropriators train and test at %s%n", spec.input().describe(spec.uploadSize()));
     }
     List<EvaluationRecord> records = new ArrayList<>();
-    int total = countTrainings(spec);
-    int[] done = {0};
     // Protected sets first: a bad given set or a crafting problem shows before any training time is spent.
     warnOnUnevenCheckpoints(spec);
     spec.crafting().checkMethods(spec.methods().stream().filter(m -> !m.equals(NONE)).map(Method::parse).toList());
@@ -279,6 +285,8 @@ public final class EvaluationRunner {
     // Clean-trained models per defense: a defended row compares with the clean set trained under the same defense,
     // so its drop measures the protection, not what the defense itself costs on clean images. The undefended ones
     // come first, as they always did, where a row needs them; the defended ones when first needed.
+    int total = countTrainings(spec, views, methodNames, sets, fingerprints);
+    int[] done = {0};
     CleanModels clean = new CleanModels(spec, views, total, done);
     if (cleanDefenses(spec).contains(Defenses.NONE.label())) {
       for (int r = 0; r < spec.repeats(); r++) {
@@ -291,7 +299,8 @@ public final class EvaluationRunner {
       Crafted set = sets.get(s);
       String method = methodNames.get(s);
       for (Defense defense : spec.defenses()) {
-        LabeledImages defended = method.equals(NONE) ? null : defend(defense, views.train(set.images()), method);
+        // Defended when first trained on: a set whose runs all come from an earlier run needs no defense.
+        LabeledImages[] defended = {null};
         for (int a = 0; a < spec.archs().size(); a++) {
           String arch = spec.archs().get(a);
           for (int r = 0; r < spec.repeats(); r++) {
@@ -303,10 +312,18 @@ public final class EvaluationRunner {
             } else {
               Optional<TrainedModel> earlier = earlierProtectedModel(spec, views, arch, defense, seed, method,
                   set.eps255(), fingerprints.get(s));
-              log.printf("[%d/%d] %s on %s eps=%s/255 with defense %s%s%s%n", ++done[0], total, arch, method,
-                  fmt(set.eps255()), defense.label(), runLabel(spec, r),
-                  earlier.isPresent() ? ": taken from an earlier run (the same set, recipe and seed)" : "");
-              model = earlier.isPresent() ? earlier.get() : train(spec, views, arch, defended, defense, seed);
+              String what = String.format(Locale.ROOT, "%s on %s eps=%s/255 with defense %s%s", arch, method,
+                  fmt(set.eps255()), defense.label(), runLabel(spec, r));
+              if (earlier.isPresent()) {
+                log.printf("%s: taken from an earlier run (the same set, recipe and seed)%n", what);
+                model = earlier.get();
+              } else {
+                log.printf("[%d/%d] %s%n", ++done[0], total, what);
+                if (defended[0] == null) {
+                  defended[0] = defend(defense, views.train(set.images()), method);
+                }
+                model = train(spec, views, arch, defended[0], defense, seed);
+              }
             }
             EvaluationRecord rec = new EvaluationRecord(spec.dataset(), spec.train().size(), views.test().size(),
                 method, method.equals(NONE) || method.equals(GIVEN) ? "" : spec.profile().cliName(), set.eps255(),
@@ -546,6 +563,7 @@ public final class EvaluationRunner {
         String name = spec.archs().get(arch);
         long seed = appropriatorSeed(spec.seed(), arch, repeat);
         Optional<TrainedModel> earlier = earlierCleanModel(spec, views, name, defense, seed);
+        noteCleanModelsWithOtherSeeds(spec, views, name, defense, seed);
         if (earlier.isPresent()) {
           log.printf("%s on the clean training set%s%s: taken from an earlier run (final %.2f%%)%n", name,
               defense == Defenses.NONE ? "" : " with defense " + defense.label(), runLabel(spec, repeat),
@@ -572,14 +590,33 @@ public final class EvaluationRunner {
     return defense.preprocess(images);
   }
 
-  /** Clean-trained models (one per defense the rows need) plus protected ones. */
-  private static int countTrainings(Spec spec) {
-    int protectedSets = spec.given() == null ? 0 : 1;
-    for (String m : spec.methods()) {
-      protectedSets += m.equals(NONE) ? 0 : spec.eps255().size();
+  /**
+   * The models this run will train, for the log's [i/N]: clean-trained ones (one per defense the rows need) plus
+   * protected ones, less those an earlier run's records supply.
+   */
+  private int countTrainings(Spec spec, Views views, List<String> methodNames, List<Crafted> sets,
+      List<String> fingerprints) {
+    List<Defense> cleanUnder = anySet(spec) ? spec.defenses() : List.of(Defenses.NONE);
+    int count = 0;
+    for (int a = 0; a < spec.archs().size(); a++) {
+      String arch = spec.archs().get(a);
+      for (int r = 0; r < spec.repeats(); r++) {
+        long seed = appropriatorSeed(spec.seed(), a, r);
+        for (Defense defense : cleanUnder) {
+          count += earlierCleanModel(spec, views, arch, defense, seed).isPresent() ? 0 : 1;
+        }
+        for (int s = 0; s < sets.size(); s++) {
+          if (methodNames.get(s).equals(NONE)) {
+            continue;
+          }
+          for (Defense defense : spec.defenses()) {
+            count += earlierProtectedModel(spec, views, arch, defense, seed, methodNames.get(s),
+                sets.get(s).eps255(), fingerprints.get(s)).isPresent() ? 0 : 1;
+          }
+        }
+      }
     }
-    int runs = cleanDefenses(spec).size() + protectedSets * spec.defenses().size();
-    return runs * spec.archs().size() * spec.repeats();
+    return count;
   }
 
   /**
@@ -588,16 +625,20 @@ public final class EvaluationRunner {
    * defenses leave out none trains no undefended model it would not use.
    */
   private static Set<String> cleanDefenses(Spec spec) {
-    boolean anySet = spec.given() != null || spec.methods().stream().anyMatch(m -> m.equals(NONE)
-        || !spec.eps255().isEmpty());
     Set<String> labels = new HashSet<>();
-    if (anySet) {
+    if (anySet(spec)) {
       spec.defenses().forEach(d -> labels.add(d.label()));
     } else {
       labels.add(Defenses.NONE.label());
     }
     return labels;
   }
+
+  /** Whether the run has any set to evaluate: a given set, method none, or a method with an ε. */
+  private static boolean anySet(Spec spec) {
+    return spec.given() != null || spec.methods().stream().anyMatch(m -> m.equals(NONE) || !spec.eps255().isEmpty());
+  }
+
 
   private static void checkDisjointShapes(Spec spec) {
     LabeledImages tr = spec.train();

@@ -172,6 +172,8 @@ class EvaluationRunnerTest {
     assertEquals(clean.protectedAcc(), records.get(0).cleanTrainedAcc());
     assertTrue(log.toString().contains("tiny on the clean training set: taken from an earlier run"), log.toString());
     assertFalse(log.toString().contains("on the clean training set with defense bits:1\n"), log.toString());
+    // The counter counts what is trained: the two given-set models.
+    assertTrue(log.toString().contains("[2/2] tiny on given") && !log.toString().contains("/4]"), log.toString());
 
     // Another appropriator seed (run seed 4) matches nothing: the clean model is trained again.
     EvaluationRunner.Spec otherSeed = new EvaluationRunner.Spec(train, "textures", test, null, "", List.of(),
@@ -234,6 +236,8 @@ class EvaluationRunnerTest {
     assertEquals(run0.seed(), records.get(0).seed());
     assertEquals(1, log.toString().split("taken from an earlier run \\(the same set", -1).length - 1, log.toString());
     assertTrue(log.toString().contains("(run 2/2)\n"), "run 1 is trained: " + log);
+    // Counted: run 1's clean and protected models, not run 0's taken ones.
+    assertTrue(log.toString().contains("[2/2] tiny on given") && !log.toString().contains("/3]"), log.toString());
     assertNotEquals(records.get(0).protectedCurve(), records.get(1).protectedCurve());
 
     // Another set (another shortcut) matches nothing, though everything else is the same.
