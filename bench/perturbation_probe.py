@@ -4,7 +4,7 @@
   bench/perturbation_probe.py probe DIR...                 linear separability of each set's perturbations
   bench/perturbation_probe.py class-consistent SRC DST     a class-consistent variant of SRC, for evaluate --protected
   bench/perturbation_probe.py class-wise SRC DST [CELL]    SRC's clean sources + a random class-wise pattern
-  bench/perturbation_probe.py class-targeted SRC DST [CELL [visible]]
+  bench/perturbation_probe.py class-targeted SRC DST [CELL [visible|background|smooth]] [targets=TABLE]
                                                            SRC's clean sources + eps * sign(mean of g(y) - mean of y)
   bench/perturbation_probe.py linear DIR...                the simplest appropriator: a linear model trained on each
                                                            set's clean sources and on the set, tested on clean images
@@ -45,7 +45,12 @@ g is its own inverse and the patterns of y and g(y) are opposite, so the shortcu
 collapsing onto the least perturbed class (it did not: docs/results.md, tenth ablations). Exploratory, outside the
 engine; the class means come from SRC's own sources (the training subset), never from test data. With `visible`,
 the sign is +1 wherever more than half of the class's sources are black, so that no class's pattern is clipped away
-more than another's.
+more than another's. With `background`, every image's own black pixels get +eps whatever its class, so the
+background tells no class from another and the pattern lies on the garment alone. With `smooth`, the pattern is
+the pooled difference itself scaled to eps at its largest, not its sign: as smooth as the class means, so that a
+clean image of g(y) carries much of y's pattern as content. With `targets=TABLE` (evaluate's --targets syntax,
+e.g. 0>6,1>3,...: every class once, never to itself) g is that table instead of the half shift (docs/results.md,
+fourteenth ablations).
 
 per-class: per class, mean |delta| over all pixels, over the pixels that are 0 in the clean source (background, where
 delta can only brighten) and over the rest, and the background's share; then how far apart the class means of y and
@@ -234,23 +239,35 @@ def class_wise(src, dst, cell=1):
     print(f'{dst}: mean |delta| {(images - clean).abs().mean():.2f}/255, max {(images - clean).abs().max():.0f}/255')
 
 
-def class_targeted(src, dst, cell=1, visible=False):
+def target_table(table, classes):
+    """g from evaluate's --targets syntax, "0>6,1>3,...": every class once, never to itself."""
+    pairs = dict(tuple(int(v) for v in pair.split('>')) for pair in table.split(','))
+    if sorted(pairs) != list(range(classes)) or any(k == g or not 0 <= g < classes for k, g in pairs.items()):
+        sys.exit(f'targets={table}: every class 0..{classes - 1} once, each to another class')
+    return [pairs[k] for k in range(classes)]
+
+
+def class_targeted(src, dst, cell=1, mode=None, table=None):
     _, labels, clean, header = load(src)
     eps = eps_of(src)
     side = int(clean.shape[1] ** 0.5)
     classes = int(labels.max()) + 1
     means = class_means(clean, labels, classes)
-    towards = means[halfway_targets(classes)] - means
-    # the difference's mean over each CELL x CELL square (the last ones clipped to the image), then its sign
+    towards = means[target_table(table, classes) if table else halfway_targets(classes)] - means
+    # the difference's mean over each CELL x CELL square (the last ones clipped to the image), then its sign (smooth:
+    # the mean itself, scaled so that the largest square gets eps)
     pooled = torch.nn.functional.avg_pool2d(towards.reshape(classes, 1, side, side), cell, ceil_mode=True)
     pooled = pooled.repeat_interleave(cell, 2).repeat_interleave(cell, 3)[:, 0, :side, :side].reshape(classes, -1)
-    signs = torch.sign(pooled)
-    if visible:
+    signs = pooled / pooled.abs().amax(1, keepdim=True) if mode == 'smooth' else torch.sign(pooled)
+    if mode == 'visible':
         # +1 wherever most of the class's sources are black: a darkening sign there is clipped away, and the class
         # whose pattern shows least becomes the appropriators' collapse class (ninth ablations)
         black = class_means((clean == 0).float(), labels, classes) > 0.5
         signs = torch.where(black, torch.ones_like(signs), signs)
-    images = torch.clamp(clean + eps * signs[labels], 0, 255).round()
+    delta = eps * signs[labels]
+    if mode == 'background':
+        delta = torch.where(clean == 0, torch.full_like(delta, eps), delta)
+    images = torch.clamp(clean + delta, 0, 255).round()
     write_like(src, dst, header, images)
     print(f'{dst}: mean |delta| {(images - clean).abs().mean():.2f}/255, max {(images - clean).abs().max():.0f}/255')
 
@@ -314,8 +331,13 @@ if __name__ == '__main__':
         averaging_attack(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) in (4, 5) and sys.argv[1] == 'class-wise':
         class_wise(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 1)
-    elif sys.argv[1:2] == ['class-targeted'] and (len(sys.argv) in (4, 5) or sys.argv[5:] == ['visible']):
-        class_targeted(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) >= 5 else 1,
-                       len(sys.argv) == 6)
+    elif sys.argv[1:2] == ['class-targeted']:
+        args = [a for a in sys.argv[2:] if not a.startswith('targets=')]
+        tables = [a[len('targets='):] for a in sys.argv[2:] if a.startswith('targets=')]
+        modes = ([], ['visible'], ['background'], ['smooth'])
+        if len(args) not in (2, 3, 4) or args[3:] not in modes or len(tables) > 1:
+            sys.exit(__doc__)
+        class_targeted(args[0], args[1], int(args[2]) if len(args) >= 3 else 1, args[3] if len(args) == 4 else None,
+                       tables[0] if tables else None)
     else:
         sys.exit(__doc__)
