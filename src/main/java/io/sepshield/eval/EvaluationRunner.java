@@ -639,7 +639,6 @@ public final class EvaluationRunner {
     return spec.given() != null || spec.methods().stream().anyMatch(m -> m.equals(NONE) || !spec.eps255().isEmpty());
   }
 
-
   private static void checkDisjointShapes(Spec spec) {
     LabeledImages tr = spec.train();
     LabeledImages te = spec.test();
