@@ -243,7 +243,8 @@ def target_table(table, classes):
     """g from evaluate's --targets syntax, "0>6,1>3,...": every class once, never to itself."""
     entries = table.split(',')
     pairs = dict(tuple(int(v) for v in pair.split('>')) for pair in entries)
-    if len(entries) != classes or sorted(pairs) != list(range(classes)) or any(k == g or not 0 <= g < classes for k, g in pairs.items()):
+    if (len(entries) != classes or sorted(pairs) != list(range(classes))
+            or any(k == g or not 0 <= g < classes for k, g in pairs.items())):
         sys.exit(f'targets={table}: every class 0..{classes - 1} once, each to another class')
     return [pairs[k] for k in range(classes)]
 
